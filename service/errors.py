@@ -1,0 +1,90 @@
+"""The service's exceptions, in one place. No Flask here: the HTTP mapping lives in ``api/errors.py``.
+
+    ChengnuoError                      every error we raise on purpose; ``code`` is stable, ``message`` bilingual
+    ├── InvalidRequest                 the request itself is malformed (not JSON, wrong shape)        → 400
+    ├── InvalidData                    field errors: ``errors`` maps ``field.path`` → [messages]       → 422
+    ├── NotFound                       unknown form, agency or document                               → 404
+    ├── Conflict                       idempotency key reused with another body, or still running     → 409
+    ├── PipelineError                  a stage failed; the drawn number is voided with the reason
+    │   ├── TemplateError              a DOCX template cannot be rendered                              → 500
+    │   ├── ConversionError            LibreOffice failed on the document                              → 502
+    │   │   └── ConversionTimeout      … or took longer than the configured limit                      → 504
+    │   └── ConverterBusy              every worker busy and the queue full                             → 503
+    └── ConfigurationError             settings or agency file unusable (raised at start)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+def bilingual(zh: str, en: str) -> str:
+    """One message for people who read either language: Chinese first."""
+    return f"{zh} / {en}"
+
+
+class ChengnuoError(Exception):
+    code = "error"
+
+    def __init__(self, zh: str, en: str, *, code: str | None = None) -> None:
+        super().__init__(bilingual(zh, en))
+        self.zh = zh
+        self.en = en
+        if code:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        return bilingual(self.zh, self.en)
+
+
+class InvalidRequest(ChengnuoError):
+    code = "invalid_request"
+
+
+class InvalidData(ChengnuoError):
+    """Data that fails its form's schema. ``errors`` is flat: ``{"applicant.id_number": ["…"]}``."""
+
+    code = "invalid_data"
+
+    def __init__(self, errors: Mapping[str, list[str]], zh: str = "数据校验未通过", en: str = "the data is invalid") -> None:
+        super().__init__(zh, en)
+        self.errors = dict(errors)
+
+
+class NotFound(ChengnuoError):
+    code = "not_found"
+
+
+class Conflict(ChengnuoError):
+    code = "conflict"
+
+
+class PipelineError(ChengnuoError):
+    """A stage of issuing failed after a number was drawn: the number is kept, voided, with this reason."""
+
+    code = "pipeline_failed"
+
+
+class TemplateError(PipelineError):
+    code = "template_error"
+
+
+class ConversionError(PipelineError):
+    code = "conversion_failed"
+
+
+class ConversionTimeout(ConversionError):
+    code = "conversion_timeout"
+
+
+class ConverterBusy(PipelineError):
+    code = "converter_busy"
+
+    def __init__(self, zh: str, en: str, *, retry_after: int = 5) -> None:
+        super().__init__(zh, en)
+        self.retry_after = retry_after
+
+
+class ConfigurationError(ChengnuoError):
+    code = "configuration_error"

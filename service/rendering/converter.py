@@ -1,0 +1,280 @@
+"""DOCX → PDF through a pool of warm LibreOffice processes.
+
+Each worker is ``lo_worker.py`` with its own LibreOffice and profile, in its own process group.
+The pool hands one document at a time to an idle worker, bounds every conversion by a timeout,
+kills and replaces a worker that hangs or dies (only the document it held fails), recycles a
+worker after ``max_jobs`` conversions (LibreOffice slows and grows over its first hundred or so),
+and refuses work beyond ``queue_limit`` waiting requests instead of letting them pile up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConversionError, ConversionTimeout, ConverterBusy
+
+log = logging.getLogger(__name__)
+
+WORKER_SCRIPT = Path(__file__).with_name("lo_worker.py")
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    size: int = 2
+    timeout: float = 60.0  # seconds for one document
+    start_timeout: float = 60.0
+    max_jobs: int = 200  # recycle a worker after this many conversions
+    queue_limit: int = 16  # requests allowed to wait for a worker
+    queue_wait: float = 30.0  # longest a request waits for a worker
+    uno_python: str = "/usr/bin/python3"
+    soffice: str = "soffice"
+
+
+class _Worker:
+    """The pool's handle on one ``lo_worker.py`` process."""
+
+    def __init__(self, settings: PoolSettings, root: Path, index: int) -> None:
+        self.index = index
+        self.settings = settings
+        self.dir = root / f"worker-{index}-{uuid.uuid4().hex[:8]}"
+        self.dir.mkdir(parents=True)
+        self.jobs = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        pipe = f"chengnuo_{os.getpid()}_{self.dir.name}"
+        self.process = subprocess.Popen(
+            [
+                self.settings.uno_python,
+                str(WORKER_SCRIPT),
+                "--soffice",
+                self.settings.soffice,
+                "--profile",
+                str(self.dir / "profile"),
+                "--pipe",
+                pipe,
+                "--start-timeout",
+                str(self.settings.start_timeout),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "HOME": str(self.dir)},
+        )
+        reply = self._read(self.settings.start_timeout + 5)
+        if not reply.get("ready"):
+            self.kill()
+            raise ConversionError(
+                "文档转换服务无法启动", f"LibreOffice worker did not start: {reply.get('error', 'no reply')}"
+            )
+        log.info("converter worker %s ready (LibreOffice pid %s)", self.index, reply.get("soffice_pid"))
+
+    def _read(self, timeout: float) -> dict:
+        assert self.process and self.process.stdout
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        if not ready:
+            raise ConversionTimeout("文档转换超时", f"LibreOffice did not answer within {timeout:.0f} s")
+        line = self.process.stdout.readline()
+        if not line:
+            raise ConversionError("文档转换进程意外退出", "the LibreOffice worker exited unexpectedly")
+        return json.loads(line)
+
+    def convert(self, docx: bytes) -> bytes:
+        assert self.process and self.process.stdin
+        job = uuid.uuid4().hex
+        source, target = self.dir / f"{job}.docx", self.dir / f"{job}.pdf"
+        source.write_bytes(docx)
+        try:
+            self.process.stdin.write((json.dumps({"in": str(source), "out": str(target)}) + "\n").encode())
+            self.process.stdin.flush()
+            reply = self._read(self.settings.timeout)
+            self.jobs += 1
+            if not reply.get("ok"):
+                raise ConversionError("文档转换失败", f"LibreOffice could not convert the document: {reply.get('error')}")
+            return target.read_bytes()
+        except (BrokenPipeError, OSError, ValueError) as exc:
+            raise ConversionError("文档转换进程不可用", "the LibreOffice worker is not usable") from exc
+        finally:
+            source.unlink(missing_ok=True)
+            target.unlink(missing_ok=True)
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+            for stream in (self.process.stdin, self.process.stdout):
+                if stream:
+                    stream.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def stop(self) -> None:
+        """Asks the worker to end (closing its stdin), then makes sure the whole group is gone."""
+        if self.process is not None and self.process.poll() is None and self.process.stdin:
+            try:
+                self.process.stdin.close()
+                self.process.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+
+
+class ConverterPool:
+    """Thread-safe: any number of request threads may call :meth:`convert` at once."""
+
+    def __init__(self, settings: PoolSettings, workdir: Path | None = None) -> None:
+        self.settings = settings
+        self._root = Path(tempfile.mkdtemp(prefix="chengnuo-lo-", dir=workdir))
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._workers: set[_Worker] = set()
+        self._lock = threading.Lock()
+        self._waiting = 0
+        self._started = False
+        self._stopping = False
+        self._next_index = 0
+        self.restarts = 0
+        self.conversions = 0
+        self.failures = 0
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Starts every worker (in parallel); raises ConversionError if none comes up."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        errors: list[Exception] = []
+        threads = [threading.Thread(target=self._spawn_into_pool, args=(errors,)) for _ in range(self.settings.size)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors and self._idle.qsize() == 0:
+            self._started = False
+            raise errors[0]
+
+    def _new_worker(self) -> _Worker:
+        with self._lock:
+            index = self._next_index
+            self._next_index += 1
+        worker = _Worker(self.settings, self._root, index)
+        worker.start()
+        with self._lock:
+            self._workers.add(worker)
+        return worker
+
+    def _spawn_into_pool(self, errors: list[Exception] | None = None) -> None:
+        try:
+            worker = self._new_worker()
+        except Exception as exc:  # noqa: BLE001 - recorded and logged; the pool keeps its other workers
+            log.error("converter worker failed to start: %s", exc)
+            if errors is not None:
+                errors.append(exc)
+            return
+        if self._stopping:
+            worker.stop()
+            return
+        self._idle.put(worker)
+
+    def _replace(self, worker: _Worker, reason: str) -> None:
+        """Kills ``worker`` and starts its successor in the background."""
+        with self._lock:
+            self._workers.discard(worker)
+            self.restarts += 1
+        log.warning("restarting converter worker %s: %s", worker.index, reason)
+
+        def run() -> None:
+            worker.stop() if reason == "recycled" else worker.kill()
+            delay = 1.0
+            while not self._stopping:
+                errors: list[Exception] = []
+                self._spawn_into_pool(errors)
+                if not errors:
+                    return
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+        threading.Thread(target=run, name=f"converter-restart-{worker.index}", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        with self._lock:
+            workers = list(self._workers)
+            self._workers.clear()
+        for worker in workers:
+            worker.stop()
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    # --- work -----------------------------------------------------------------------------------
+
+    def convert(self, docx: bytes) -> bytes:
+        """DOCX bytes → PDF bytes.
+
+        Raises ConverterBusy when the queue is full or no worker frees up in time, ConversionTimeout
+        when LibreOffice takes too long, ConversionError when it fails.
+        """
+        self.start()
+        with self._lock:
+            if self._waiting >= self.settings.queue_limit:
+                raise ConverterBusy("文档转换繁忙，请稍后重试", "all converters are busy and the queue is full; retry later")
+            self._waiting += 1
+        try:
+            worker = self._idle.get(timeout=self.settings.queue_wait)
+        except queue.Empty:
+            raise ConverterBusy("文档转换繁忙，请稍后重试", "no converter became free in time; retry later") from None
+        finally:
+            with self._lock:
+                self._waiting -= 1
+        healthy = True
+        try:
+            pdf = worker.convert(docx)
+            self.conversions += 1
+            return pdf
+        except ConversionError as exc:
+            self.failures += 1
+            healthy = worker.alive and not isinstance(exc, ConversionTimeout)
+            if not healthy:
+                self._replace(worker, f"{exc.code}: {exc.en}")
+            raise
+        finally:
+            if healthy:
+                if worker.jobs >= self.settings.max_jobs:
+                    self._replace(worker, "recycled")
+                else:
+                    self._idle.put(worker)
+
+    def status(self) -> dict:
+        with self._lock:
+            workers = len(self._workers)
+            waiting = self._waiting
+        return {
+            "workers": workers,
+            "idle": self._idle.qsize(),
+            "waiting": waiting,
+            "size": self.settings.size,
+            "conversions": self.conversions,
+            "failures": self.failures,
+            "restarts": self.restarts,
+            "started": self._started,
+        }
