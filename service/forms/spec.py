@@ -33,6 +33,7 @@ class FormSpec:
     number_kind: str | None = None  # "commitment" or "letter": which official number the form carries
     subject: Callable[[Mapping[str, Any]], str] = lambda data: ""  # applicant / subject name, for search
     derive: Callable[[Mapping[str, Any], dt.date], Mapping[str, Any]] | None = None  # computed template values
+    unprinted: tuple[str, ...] = ()  # schema fields that drive validation only; the template check allows them unused
     description: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
 

@@ -1,0 +1,178 @@
+"""python -m service: the command line. It acts as the machine's operator and calls the same
+functions as the HTTP API.
+
+    issue FORM --data FILE.json --out OUT.pdf [--agency A] [--docx OUT.docx]
+    serve [--host H] [--port P]
+    templates check [FORM …]
+    forms
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from .config import load_settings
+from .errors import ChengnuoError, InvalidData, NotFound, PipelineError
+from .logs import configure_logging
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def _report_error(error: ChengnuoError) -> None:
+    body: dict[str, Any] = {"error": error.code, "message": error.message}
+    if isinstance(error, InvalidData):
+        body["errors"] = error.errors
+        for path, messages in error.errors.items():
+            for message in messages:
+                print(f"  {path}: {message}", file=sys.stderr)
+    print(f"错误 / error: {error.message}", file=sys.stderr)
+    _print_json(body)
+
+
+def cmd_issue(args: argparse.Namespace) -> int:
+    from . import issuing
+    from .runtime import build_services
+
+    try:
+        raw = json.loads(Path(args.data).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        _report_error(InvalidData({"--data": [f"文件不存在 / file not found: {args.data}"]}))
+        return EXIT_INVALID
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        _report_error(InvalidData({"--data": [f"不是有效的 JSON（{exc}） / not valid JSON ({exc})"]}))
+        return EXIT_INVALID
+    settings = load_settings(converter_workers=1)
+    services = build_services(settings)
+    try:
+        result = issuing.issue(services, args.form, raw, agency_id=args.agency)
+        record = result.document
+        Path(args.out).write_bytes(services.files.get(record.pdf_path))
+        if args.docx:
+            Path(args.docx).write_bytes(services.files.get(record.docx_path))
+    except (InvalidData, NotFound) as exc:
+        _report_error(exc)
+        return EXIT_INVALID
+    except PipelineError as exc:
+        _report_error(exc)
+        return EXIT_FAILED
+    finally:
+        services.close()
+    _print_json({"id": record.id, "form": record.form, "serial": record.serial, "number": record.number, "sha256": record.sha256})
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from waitress import create_server
+
+    from . import create_app
+
+    settings = load_settings()
+    app = create_app(settings)
+    services = app.extensions["chengnuo"]
+    log = logging.getLogger("chengnuo.serve")
+    log.info("starting %d LibreOffice worker(s)…", settings.converter_workers)
+    services.converter.start()
+    server = create_server(app, host=args.host, port=args.port, threads=args.threads, channel_timeout=120)
+    log.info("serving on http://%s:%s (data in %s)", args.host, args.port, settings.data_dir.resolve())
+
+    def stop(*_: object) -> None:
+        server.close()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.run()
+    except (KeyboardInterrupt, OSError):
+        pass
+    finally:
+        log.info("stopping")
+        services.close()
+    return EXIT_OK
+
+
+def cmd_templates_check(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from .forms import CATALOGUE, get_form
+    from .forms.jsonschema import sample
+    from .rendering.template_check import check_template, derived_names
+
+    settings = load_settings()
+    specs = [get_form(form_id) for form_id in args.forms] if args.forms else list(CATALOGUE.values())
+    reports = []
+    for spec in specs:
+        try:
+            derived = derived_names(spec, sample(spec), dt.date.today())
+        except Exception:  # noqa: BLE001 - a sample that fails to load only costs the derived names
+            derived = set()
+        report = check_template(spec, settings.templates_dir, derived)
+        reports.append(report)
+        print(f"{'ok  ' if report.ok else 'FAIL'} {spec.id} ({spec.template})")
+        for error in report.syntax_errors:
+            print(f"     {error}")
+        for path in report.undefined:
+            print(f"     未定义的占位符 / placeholder not in the schema: {path}")
+        for path in report.unused:
+            print(f"     未使用的字段 / schema field never used: {path}")
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
+
+
+def cmd_forms(_args: argparse.Namespace) -> int:
+    from .forms import CATALOGUE
+
+    for spec in CATALOGUE.values():
+        print(f"{spec.id:34} {spec.title}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m service", description="告知承诺文书服务 / chengnuo document service")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    issue = sub.add_parser("issue", help="issue one document offline (the whole pipeline)")
+    issue.add_argument("form")
+    issue.add_argument("--data", required=True, help="the form's data as a JSON file")
+    issue.add_argument("--out", required=True, help="where to write the PDF")
+    issue.add_argument("--agency", help="issuing agency id (default: the configured default)")
+    issue.add_argument("--docx", help="also write the rendered DOCX here")
+    issue.set_defaults(func=cmd_issue)
+
+    serve = sub.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--threads", type=int, default=8)
+    serve.set_defaults(func=cmd_serve)
+
+    templates = sub.add_parser("templates", help="template tools")
+    templates_sub = templates.add_subparsers(dest="templates_command", required=True)
+    check = templates_sub.add_parser("check", help="check templates against their schemas")
+    check.add_argument("forms", nargs="*")
+    check.set_defaults(func=cmd_templates_check)
+
+    forms = sub.add_parser("forms", help="list the forms")
+    forms.set_defaults(func=cmd_forms)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level if args.command == "serve" else "WARNING")
+        return args.func(args)
+    except ChengnuoError as exc:
+        _report_error(exc)
+        return EXIT_INVALID if isinstance(exc, (InvalidData, NotFound)) else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

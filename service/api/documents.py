@@ -1,0 +1,107 @@
+"""POST /api/v1/documents and GET /api/v1/documents/{id} (+ /pdf, /docx)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from marshmallow import ValidationError
+
+from .. import issuing
+from ..errors import InvalidData, InvalidRequest, NotFound
+from ..forms.fields import flatten_errors
+from ..registry.documents import DocumentRecord
+from ..runtime import Services
+from .schemas import IssueRequestSchema
+
+bp = Blueprint("documents_api", __name__, url_prefix="/api/v1/documents")
+
+
+def services() -> Services:
+    return current_app.extensions["chengnuo"]
+
+
+def document_json(record: DocumentRecord) -> dict[str, Any]:
+    links = {"self": url_for("documents_api.show", document_id=record.id, _external=False)}
+    if record.status == "issued":
+        links["pdf"] = url_for("documents_api.pdf", document_id=record.id)
+        links["docx"] = url_for("documents_api.docx", document_id=record.id)
+    links["verify"] = f"{services().settings.base_url}/v/{record.serial}"
+    return {
+        "id": record.id,
+        "form": record.form,
+        "agency": record.agency,
+        "serial": record.serial,
+        "number": record.number,
+        "status": record.status,
+        "sha256": record.sha256,
+        "created_at": record.created_at.isoformat(),
+        "issued_at": record.issued_at.isoformat() if record.issued_at else None,
+        "voided_at": record.voided_at.isoformat() if record.voided_at else None,
+        "void_reason": record.void_reason,
+        "links": links,
+    }
+
+
+def _json_body() -> Any:
+    body = request.get_json(force=True, silent=True)
+    if body is None:
+        raise InvalidRequest("请求体不是有效的 JSON", "the request body is not valid JSON", code="invalid_json")
+    return body
+
+
+@bp.post("")
+def create() -> tuple[Response, int]:
+    try:
+        envelope = IssueRequestSchema().load(_json_body())
+    except ValidationError as exc:
+        raise InvalidData(flatten_errors(exc.messages)) from None
+    svc = services()
+    if envelope["agency"] is not None and envelope["agency"] not in svc.agencies.by_id:
+        raise InvalidData({"agency": ["未配置该行政机关 / unknown agency"]})
+    result = issuing.issue(
+        svc,
+        envelope["form"],
+        envelope["data"],
+        agency_id=envelope["agency"],
+        idempotency_key=request.headers.get("Idempotency-Key"),
+        request_id=g.get("request_id"),
+    )
+    response = jsonify(document_json(result.document))
+    response.headers["Location"] = url_for("documents_api.show", document_id=result.document.id)
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response, 201
+
+
+def _issued(document_id: str) -> DocumentRecord:
+    record = services().registry.get(document_id)
+    if record.status != "issued":
+        raise NotFound("该文书未签发或已作废，无法下载", f"document {document_id} is {record.status}; there is nothing to download", code="document_not_available")
+    return record
+
+
+@bp.get("/<document_id>")
+def show(document_id: str) -> Response:
+    return jsonify(document_json(services().registry.get(document_id)))
+
+
+def _file(record: DocumentRecord, path: str | None, mimetype: str, suffix: str) -> Response:
+    content = services().files.get(path)
+    response = Response(content, mimetype=mimetype)
+    name = f"{record.form}-{record.serial}.{suffix}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["X-Document-Serial"] = record.serial
+    return response
+
+
+@bp.get("/<document_id>/pdf")
+def pdf(document_id: str) -> Response:
+    record = _issued(document_id)
+    return _file(record, record.pdf_path, "application/pdf", "pdf")
+
+
+@bp.get("/<document_id>/docx")
+def docx(document_id: str) -> Response:
+    record = _issued(document_id)
+    return _file(record, record.docx_path, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx")

@@ -1,0 +1,31 @@
+"""GET /healthz: liveness and readiness of the registry, the file store, the templates and the converter."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from ..forms import CATALOGUE
+
+bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    svc = current_app.extensions["chengnuo"]
+    checks: dict[str, dict] = {}
+    try:
+        svc.registry.ping()
+        checks["registry"] = {"ok": True}
+    except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
+        log.warning("registry check failed: %s", exc)
+        checks["registry"] = {"ok": False, "error": "registry unreachable"}
+    checks["storage"] = {"ok": svc.files.writable()}
+    missing = [spec.template for spec in CATALOGUE.values() if not (svc.settings.templates_dir / spec.template).is_file()]
+    checks["templates"] = {"ok": not missing, "missing": missing}
+    pool = svc.converter.status()
+    checks["converter"] = {"ok": pool["workers"] > 0, **pool}
+    healthy = all(check["ok"] for check in checks.values())
+    return jsonify({"status": "ok" if healthy else "unavailable", "checks": checks}), 200 if healthy else 503

@@ -1,0 +1,95 @@
+"""One frozen settings object, read from ``CHENGNUO_*`` environment variables (and an optional ``.env`` file).
+
+Every setting has a working default, so the service runs with none set. Invalid values stop the
+service at start with a ConfigurationError naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from .errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    base_url: str = "http://127.0.0.1:8000"
+    database_url: str = ""  # default: SQLite in the data folder
+    agencies_file: Path = PROJECT_ROOT / "config" / "agencies.toml"
+    templates_dir: Path = PROJECT_ROOT / "templates"
+    timezone: str = "Asia/Shanghai"
+    converter_workers: int = 2
+    converter_timeout: float = 60.0
+    converter_start_timeout: float = 60.0
+    converter_max_jobs: int = 200
+    converter_queue_limit: int = 16
+    converter_queue_wait: float = 30.0
+    uno_python: str = "/usr/bin/python3"
+    soffice: str = "soffice"
+    max_request_bytes: int = 2 * 1024 * 1024
+    idempotency_wait: float = 60.0
+    log_level: str = "INFO"
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'chengnuo.db').resolve()}"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+
+def _convert(name: str, raw: str, current: object) -> object:
+    try:
+        if isinstance(current, bool):
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if isinstance(current, int):
+            value = int(raw)
+        elif isinstance(current, float):
+            value = float(raw)
+        elif isinstance(current, Path):
+            return Path(raw).expanduser()
+        else:
+            return raw
+    except ValueError:
+        raise ConfigurationError(
+            f"配置项 CHENGNUO_{name.upper()} 的值 {raw!r} 无效", f"CHENGNUO_{name.upper()}={raw!r} is not a number"
+        ) from None
+    if value <= 0:
+        raise ConfigurationError(
+            f"配置项 CHENGNUO_{name.upper()} 必须大于 0", f"CHENGNUO_{name.upper()} must be greater than 0"
+        )
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = None, **overrides: object) -> Settings:
+    """Settings from ``environ`` (default: os.environ), over values in ``env_file`` (default ``./.env``)."""
+    values: dict[str, str] = {}
+    env_path = env_file or Path(os.environ.get("CHENGNUO_ENV_FILE", ".env"))
+    if env_path.is_file():
+        values.update({k: v for k, v in dotenv_values(env_path).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    settings = Settings()
+    changes: dict[str, object] = {}
+    for field in fields(Settings):
+        key = f"CHENGNUO_{field.name.upper()}"
+        if key in values and values[key] != "":
+            changes[field.name] = _convert(field.name, values[key], getattr(settings, field.name))
+    changes.update(overrides)
+    settings = replace(settings, **changes)
+    if not settings.base_url.startswith(("http://", "https://")):
+        raise ConfigurationError("CHENGNUO_BASE_URL 必须以 http:// 或 https:// 开头", "CHENGNUO_BASE_URL must start with http:// or https://")
+    return replace(settings, base_url=settings.base_url.rstrip("/"))
+
+
+def soffice_available(settings: Settings) -> bool:
+    return shutil.which(settings.soffice) is not None and Path(settings.uno_python).exists()

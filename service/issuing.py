@@ -1,0 +1,182 @@
+"""The one use case: issue a form as a numbered PDF.
+
+    validate ─▶ number ─▶ render ─▶ convert ─▶ store
+
+Numbers are drawn before rendering because they are printed on the document. From the moment a
+number is drawn, any failure voids the document with the reason (the number is never reused nor
+lost), and nothing unfinished is ever served: a document is readable only once ``issued``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import qrcode
+from marshmallow import ValidationError
+
+from .errors import ChengnuoError, Conflict, InvalidData, InvalidRequest, PipelineError
+from .forms import FormSpec, get_form
+from .forms.fields import flatten_errors
+from .registry.documents import DocumentRecord
+from .runtime import Services
+
+log = logging.getLogger(__name__)
+
+STAGES = ("validate", "number", "render", "convert", "store")
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    document: DocumentRecord
+    replayed: bool = False
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+
+def validate(form_id: str, raw: Any) -> tuple[FormSpec, dict[str, Any]]:
+    """The form and its data, loaded by the form's schema; raises NotFound or InvalidData."""
+    spec = get_form(form_id)
+    if not isinstance(raw, Mapping):
+        raise InvalidData({"data": ["应为 JSON 对象 / must be a JSON object"]})
+    try:
+        data = spec.schema().load(raw)
+    except ValidationError as exc:
+        raise InvalidData(flatten_errors(exc.messages)) from None
+    return spec, data
+
+
+def qr_png(url: str) -> bytes:
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=6, border=2)
+    code.add_data(url)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image().save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def request_fingerprint(form_id: str, agency_id: str | None, raw: Any) -> str:
+    canonical = json.dumps({"form": form_id, "agency": agency_id, "data": raw}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def issue(
+    services: Services,
+    form_id: str,
+    raw: Any,
+    *,
+    agency_id: str | None = None,
+    idempotency_key: str | None = None,
+    request_id: str | None = None,
+) -> IssueResult:
+    """Issues one document. With an ``idempotency_key``, a repeat of the same request returns the first
+    document (``replayed``); the same key with another body raises Conflict.
+
+    Raises NotFound (form, agency), InvalidData, Conflict, and PipelineError subclasses.
+    """
+    if idempotency_key is None:
+        return _issue(services, form_id, raw, agency_id, request_id)
+    if not 1 <= len(idempotency_key) <= 255 or not idempotency_key.isprintable():
+        raise InvalidRequest("Idempotency-Key 须为 1–255 个可打印字符", "Idempotency-Key must be 1–255 printable characters")
+    fingerprint = request_fingerprint(form_id, agency_id, raw)
+    deadline = time.monotonic() + services.settings.idempotency_wait
+    while True:
+        claim = services.registry.claim_key(idempotency_key, fingerprint, services.now())
+        if claim is None:
+            break
+        if claim.request_hash != fingerprint:
+            raise Conflict(
+                "该 Idempotency-Key 已用于内容不同的请求",
+                "this Idempotency-Key was already used with a different request body",
+                code="idempotency_key_reused",
+            )
+        if claim.document_id is not None:
+            return IssueResult(services.registry.get(claim.document_id), replayed=True)
+        if time.monotonic() > deadline:
+            raise Conflict("相同请求仍在处理中，请稍后重试", "the same request is still being processed; retry later", code="idempotency_in_progress")
+        time.sleep(0.1)
+    try:
+        result = _issue(services, form_id, raw, agency_id, request_id)
+    except BaseException:
+        services.registry.release_key(idempotency_key)
+        raise
+    services.registry.bind_key(idempotency_key, result.document.id)
+    return result
+
+
+def _issue(services: Services, form_id: str, raw: Any, agency_id: str | None, request_id: str | None) -> IssueResult:
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal started
+        now = time.perf_counter()
+        timings[stage] = now - started
+        started = now
+
+    spec, data = validate(form_id, raw)
+    agency = services.agencies.get(agency_id)
+    stored_data = spec.schema().dump(data)
+    lap("validate")
+
+    now = services.now()
+    record = services.registry.reserve(
+        form=spec.id,
+        agency=agency,
+        number_kind=spec.number_kind,
+        subject=spec.subject(data),
+        data=stored_data,
+        now=now,
+        year=now.year,
+        request_id=request_id,
+    )
+    lap("number")
+    try:
+        verify_url = f"{services.settings.base_url}/v/{record.serial}"
+        context = spec.context(data, now.date())
+        context.update(
+            {
+                "number": record.number,
+                "serial": record.serial,
+                "verify_url": verify_url,
+                "agency": agency.public(),
+                "issued_on": now.date(),
+                "form": {"id": spec.id, "title": spec.title},
+            }
+        )
+        docx = services.renderer.render(spec.template, context, qr_png(verify_url))
+        lap("render")
+        pdf = services.converter.convert(docx)
+        lap("convert")
+        pdf_path = services.files.put(record.id, "pdf", pdf, now)
+        docx_path = services.files.put(record.id, "docx", docx, now)
+        issued = services.registry.complete(
+            record.id,
+            sha256=hashlib.sha256(pdf).hexdigest(),
+            pdf_path=pdf_path,
+            docx_path=docx_path,
+            pdf_size=len(pdf),
+            now=services.now(),
+        )
+        lap("store")
+    except ChengnuoError as exc:
+        _void_failed(services, record, exc.message)
+        if isinstance(exc, PipelineError):
+            raise
+        raise PipelineError(exc.zh, exc.en, code=exc.code) from exc
+    except Exception as exc:
+        log.exception("issuing %s (%s) failed", record.serial, spec.id)
+        _void_failed(services, record, f"内部错误 / internal error ({type(exc).__name__})")
+        raise PipelineError("文书生成失败（内部错误）", "issuing failed (internal error)") from exc
+    log.info("issued %s %s number=%s in %.0f ms", spec.id, issued.serial, issued.number, sum(timings.values()) * 1000)
+    return IssueResult(issued, timings=timings)
+
+
+def _void_failed(services: Services, record: DocumentRecord, reason: str) -> None:
+    log.warning("voiding %s (%s): %s", record.serial, record.form, reason)
+    services.registry.void(record.id, f"签发失败 / issuing failed: {reason}", services.now())

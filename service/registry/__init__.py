@@ -1,0 +1,1 @@
+"""The registry: documents, number counters and idempotency keys (SQLAlchemy), and the file store."""

@@ -1,0 +1,154 @@
+"""Registry queries: reserve a document (drawing its numbers), complete it, void it, find it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import numbering
+from ..agencies import Agency
+from ..errors import NotFound
+from .tables import documents, idempotency_keys
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    id: str
+    serial: str
+    form: str
+    agency: str
+    number: str | None
+    status: str
+    subject: str
+    data: Mapping[str, Any]
+    sha256: str | None
+    pdf_path: str | None
+    docx_path: str | None
+    pdf_size: int | None
+    created_at: dt.datetime
+    issued_at: dt.datetime | None
+    voided_at: dt.datetime | None
+    void_reason: str | None
+    request_id: str | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> DocumentRecord:
+        m = row._mapping
+        return cls(**{name: m[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """The state of a key when another request already holds it."""
+
+    request_hash: str
+    document_id: str | None
+
+
+class DocumentRegistry:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def reserve(
+        self,
+        *,
+        form: str,
+        agency: Agency,
+        number_kind: str | None,
+        subject: str,
+        data: Mapping[str, Any],
+        now: dt.datetime,
+        year: int,
+        request_id: str | None,
+    ) -> DocumentRecord:
+        """Draws the serial (and official number) and records the document as ``issuing``, atomically."""
+        with self.engine.begin() as conn:
+            drawn = numbering.draw(conn, agency, number_kind, year)
+            document_id = str(uuid.uuid4())
+            conn.execute(
+                insert(documents).values(
+                    id=document_id,
+                    serial=drawn.serial,
+                    form=form,
+                    agency=agency.id,
+                    number=drawn.number,
+                    number_kind=number_kind,
+                    status="issuing",
+                    subject=subject[:200],
+                    data=dict(data),
+                    created_at=now,
+                    request_id=request_id,
+                )
+            )
+        return self.get(document_id)
+
+    def complete(self, document_id: str, *, sha256: str, pdf_path: str, docx_path: str, pdf_size: int, now: dt.datetime) -> DocumentRecord:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(documents)
+                .where(documents.c.id == document_id)
+                .values(status="issued", sha256=sha256, pdf_path=pdf_path, docx_path=docx_path, pdf_size=pdf_size, issued_at=now)
+            )
+        return self.get(document_id)
+
+    def void(self, document_id: str, reason: str, now: dt.datetime) -> None:
+        """Marks the document voided with the reason; its numbers stay drawn."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(documents).where(documents.c.id == document_id).values(status="voided", void_reason=reason[:2000], voided_at=now)
+            )
+
+    def get(self, document_id: str) -> DocumentRecord:
+        """Raises NotFound."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(documents).where(documents.c.id == document_id)).first()
+        if row is None:
+            raise NotFound(f"文书 {document_id} 不存在", f"document {document_id} does not exist", code="document_not_found")
+        return DocumentRecord.from_row(row)
+
+    def find_by_serial(self, serial: str) -> DocumentRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(documents).where(documents.c.serial == serial)).first()
+        return DocumentRecord.from_row(row) if row else None
+
+    def list(self, *, status: str | None = None, limit: int = 100) -> list[DocumentRecord]:
+        query = select(documents).order_by(documents.c.created_at.desc()).limit(limit)
+        if status:
+            query = query.where(documents.c.status == status)
+        with self.engine.connect() as conn:
+            return [DocumentRecord.from_row(row) for row in conn.execute(query)]
+
+    # --- idempotency keys ------------------------------------------------------------------------
+
+    def claim_key(self, key: str, request_hash: str, now: dt.datetime) -> IdempotencyClaim | None:
+        """Claims ``key`` for this request; returns None if claimed, else the state another request left."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(idempotency_keys).values(key=key, request_hash=request_hash, created_at=now))
+            return None
+        except IntegrityError:
+            return self.key_state(key)
+
+    def key_state(self, key: str) -> IdempotencyClaim | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key)).first()
+        return IdempotencyClaim(row.request_hash, row.document_id) if row else None
+
+    def bind_key(self, key: str, document_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(idempotency_keys).where(idempotency_keys.c.key == key).values(document_id=document_id))
+
+    def release_key(self, key: str) -> None:
+        """Frees a key whose request failed, so that a retry may issue."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(idempotency_keys).where(idempotency_keys.c.key == key))
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(select(1))

@@ -1,0 +1,60 @@
+"""The registry's tables. SQLite by default; PostgreSQL works with the same definitions."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("serial", String(40), nullable=False, unique=True),
+    Column("form", String(64), nullable=False, index=True),
+    Column("agency", String(64), nullable=False, index=True),
+    Column("number", String(120), nullable=True, index=True),
+    Column("number_kind", String(20), nullable=True),
+    Column("status", String(12), nullable=False),  # issuing | issued | voided
+    Column("subject", String(200), nullable=False, default="", index=True),
+    Column("data", JSON, nullable=False),
+    Column("sha256", String(64), nullable=True),
+    Column("pdf_path", Text, nullable=True),
+    Column("docx_path", Text, nullable=True),
+    Column("pdf_size", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("issued_at", DateTime(timezone=True), nullable=True),
+    Column("voided_at", DateTime(timezone=True), nullable=True),
+    Column("void_reason", Text, nullable=True),
+    Column("request_id", String(64), nullable=True),
+)
+
+# One row per (agency, kind, year); kind "serial" with agency "*" numbers the registry serials.
+counters = Table(
+    "counters",
+    metadata,
+    Column("agency", String(64), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("document_id", String(36), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("key"),
+)

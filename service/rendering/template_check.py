@@ -1,0 +1,202 @@
+"""Checks a DOCX template against its form's schema, as an agency that edited it in Word would want:
+
+- syntax errors (with the text around them, not the XML);
+- placeholders the schema does not define (``{{ applicant.nmae }}``), loop variables resolved;
+- schema fields the template never uses (unless the form lists them as deliberately unprinted).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from docxtpl import DocxTemplate
+from jinja2 import nodes
+from marshmallow import Schema, fields
+
+from ..forms.spec import RESERVED_CONTEXT, FormSpec
+from .docx_render import make_environment
+
+_HEADER = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/header"
+_FOOTER = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footer"
+_JINJA_GLOBALS = {"loop", "range", "true", "false", "none", "True", "False", "None", "lipsum", "dict", "cycler", "joiner", "namespace"}
+
+
+@dataclass(frozen=True)
+class TemplateReport:
+    form: str
+    template: str
+    syntax_errors: tuple[str, ...] = ()
+    undefined: tuple[str, ...] = ()
+    unused: tuple[str, ...] = ()
+    used: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.syntax_errors or self.undefined or self.unused)
+
+
+def schema_paths(schema: Schema | type[Schema], prefix: str = "") -> set[str]:
+    """Every path a template may use: ``applicant``, ``applicant.name``, ``items[]``, ``rows[].basis`` …"""
+    instance = schema() if isinstance(schema, type) else schema
+    paths: set[str] = set()
+    for name, field_ in instance.fields.items():
+        path = f"{prefix}{name}"
+        paths.add(path)
+        paths |= _field_paths(field_, path)
+    return paths
+
+
+def _field_paths(field_: fields.Field, path: str) -> set[str]:
+    if isinstance(field_, fields.Nested):
+        return schema_paths(field_.schema, f"{path}.")
+    if isinstance(field_, fields.List):
+        return {f"{path}[]"} | _field_paths(field_.inner, f"{path}[]")
+    return set()
+
+
+def leaf_paths(schema: Schema | type[Schema], prefix: str = "") -> set[str]:
+    instance = schema() if isinstance(schema, type) else schema
+    leaves: set[str] = set()
+    for name, field_ in instance.fields.items():
+        path = f"{prefix}{name}"
+        while isinstance(field_, fields.List):
+            field_, path = field_.inner, f"{path}[]"
+        if isinstance(field_, fields.Nested):
+            leaves |= leaf_paths(field_.schema, f"{path}.")
+        else:
+            leaves.add(path)
+    return leaves
+
+
+def template_sources(content: bytes) -> Iterator[str]:
+    """The Jinja source of the body, headers and footers, as docxtpl will render them."""
+    template = DocxTemplate(io.BytesIO(content))
+    template.init_docx()
+    yield template.patch_xml(template.get_xml())
+    for rel in template.docx._part.rels.values():
+        if rel.reltype in (_HEADER, _FOOTER) and not rel.is_external:
+            yield template.patch_xml(template.get_part_xml(rel.target_part))
+
+
+class _Collector:
+    """Walks a Jinja AST and records every variable path it reads, with loop variables resolved."""
+
+    def __init__(self) -> None:
+        self.paths: set[str] = set()
+
+    def expr_path(self, node: nodes.Node, scope: Mapping[str, str]) -> str | None:
+        if isinstance(node, nodes.Name):
+            if node.name in scope:
+                return scope[node.name]
+            return None if node.name in _JINJA_GLOBALS else node.name
+        if isinstance(node, nodes.Getattr):
+            base = self.expr_path(node.node, scope)
+            return f"{base}.{node.attr}" if base else None
+        if isinstance(node, nodes.Getitem):
+            base = self.expr_path(node.node, scope)
+            if base is None:
+                return None
+            if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                return f"{base}.{node.arg.value}"
+            self.visit(node.arg, scope)
+            return f"{base}[]"
+        if isinstance(node, nodes.Filter) and node.node is not None:
+            self.visit_args(node, scope)
+            return self.expr_path(node.node, scope)
+        return None
+
+    def visit_args(self, node: nodes.Filter | nodes.Test | nodes.Call, scope: Mapping[str, str]) -> None:
+        for arg in list(node.args) + [kw.value for kw in node.kwargs]:
+            self.visit(arg, scope)
+
+    def visit(self, node: nodes.Node, scope: Mapping[str, str]) -> None:
+        if isinstance(node, (nodes.Name, nodes.Getattr, nodes.Getitem, nodes.Filter)):
+            path = self.expr_path(node, scope)
+            if path:
+                self.paths.add(path)
+            if not isinstance(node, nodes.Name) and path is None:
+                for child in node.iter_child_nodes():
+                    self.visit(child, scope)
+            return
+        if isinstance(node, nodes.For):
+            iterable = self.expr_path(node.iter, scope)
+            if iterable:
+                self.paths.add(iterable)
+            else:
+                self.visit(node.iter, scope)
+            inner = dict(scope)
+            for target in _names(node.target):
+                inner[target] = f"{iterable}[]" if iterable else "__local__"
+            for child in list(node.body) + list(node.else_) + ([node.test] if node.test else []):
+                self.visit(child, inner)
+            return
+        if isinstance(node, nodes.Assign):
+            value = self.expr_path(node.node, scope)
+            self.visit(node.node, scope)
+            for target in _names(node.target):
+                scope[target] = value or "__local__"  # type: ignore[index]
+            return
+        for child in node.iter_child_nodes():
+            self.visit(child, scope)
+
+
+def _names(target: nodes.Node) -> Iterable[str]:
+    if isinstance(target, nodes.Name):
+        yield target.name
+    elif isinstance(target, nodes.Tuple):
+        for item in target.items:
+            yield from _names(item)
+
+
+def _context_of_error(source: str, lineno: int | None) -> str:
+    if not lineno:
+        return ""
+    lines = source.splitlines()[max(lineno - 2, 0) : lineno + 1]
+    text = " ".join(re.sub(r"<[^>]+>", "", line) for line in lines)
+    return re.sub(r"\s+", " ", text).strip()[:160]
+
+
+def check_template(spec: FormSpec, templates_dir: Path, derived: Iterable[str] = ()) -> TemplateReport:
+    path = templates_dir / spec.template
+    try:
+        sources = list(template_sources(path.read_bytes()))
+    except FileNotFoundError:
+        return TemplateReport(spec.id, spec.template, syntax_errors=(f"模板文件不存在 / template file missing: {path}",))
+    except Exception as exc:  # noqa: BLE001 - any failure to open the DOCX is reported, not raised
+        return TemplateReport(spec.id, spec.template, syntax_errors=(f"无法打开模板 / cannot open template: {type(exc).__name__}",))
+
+    env = make_environment()
+    collector = _Collector()
+    errors: list[str] = []
+    for source in sources:
+        try:
+            collector.visit(env.parse(source), {})
+        except jinja2.TemplateSyntaxError as exc:
+            errors.append(f"语法错误 / syntax error: {exc.message} — 附近文字 / near: 「{_context_of_error(source, exc.lineno)}」")
+
+    defined = schema_paths(spec.schema)
+    allowed_roots = set(RESERVED_CONTEXT) | {"qr"} | set(derived)
+    used = {p for p in collector.paths if p != "__local__" and not p.startswith("__local__")}
+    undefined = sorted(
+        p for p in used if p not in defined and p.split(".")[0].split("[")[0] not in allowed_roots
+    )
+    covered = {p for p in used if p in defined}
+
+    def is_used(leaf: str) -> bool:
+        return any(leaf == p or leaf.startswith(p + ".") or leaf.startswith(p + "[]") for p in covered)
+
+    unused = sorted(leaf for leaf in leaf_paths(spec.schema) if not is_used(leaf) and leaf not in spec.unprinted)
+    return TemplateReport(spec.id, spec.template, tuple(errors), tuple(undefined), tuple(unused), tuple(sorted(used)))
+
+
+def derived_names(spec: FormSpec, sample: Mapping[str, Any], today: Any) -> set[str]:
+    """Names the form's ``derive`` adds to the context, found by running it on the sample."""
+    if spec.derive is None:
+        return set()
+    return set(spec.derive(spec.schema().load(sample), today))

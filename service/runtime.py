@@ -1,0 +1,67 @@
+"""The service's long-lived parts, built once from the settings and shared by the API, the CLI and the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from .agencies import Agencies, load_agencies
+from .config import Settings
+from .registry.db import make_engine
+from .registry.documents import DocumentRegistry
+from .registry.files import FileStore
+from .rendering.converter import ConverterPool, PoolSettings
+from .rendering.docx_render import DocxRenderer
+
+
+@dataclass
+class Services:
+    settings: Settings
+    agencies: Agencies
+    registry: DocumentRegistry
+    files: FileStore
+    renderer: DocxRenderer
+    converter: ConverterPool
+    clock: Callable[[], dt.datetime]
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    def close(self) -> None:
+        self.converter.stop()
+        self.registry.engine.dispose()
+
+
+def pool_settings(settings: Settings) -> PoolSettings:
+    return PoolSettings(
+        size=settings.converter_workers,
+        timeout=settings.converter_timeout,
+        start_timeout=settings.converter_start_timeout,
+        max_jobs=settings.converter_max_jobs,
+        queue_limit=settings.converter_queue_limit,
+        queue_wait=settings.converter_queue_wait,
+        uno_python=settings.uno_python,
+        soffice=settings.soffice,
+    )
+
+
+def build_services(
+    settings: Settings,
+    *,
+    converter: ConverterPool | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> Services:
+    """Builds everything; the converter pool starts on first use unless the caller starts it."""
+    zone = ZoneInfo(settings.timezone)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Services(
+        settings=settings,
+        agencies=load_agencies(settings.agencies_file),
+        registry=DocumentRegistry(make_engine(settings.database)),
+        files=FileStore(settings.files_dir),
+        renderer=DocxRenderer(settings.templates_dir),
+        converter=converter or ConverterPool(pool_settings(settings), workdir=None),
+        clock=clock or (lambda: dt.datetime.now(zone)),
+    )

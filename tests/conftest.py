@@ -1,0 +1,58 @@
+"""Shared fixtures: one real LibreOffice pool for the whole run; a fresh registry and data folder per test."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service import create_app
+from service.config import load_settings
+from service.rendering.converter import ConverterPool
+from service.runtime import Services, build_services, pool_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+ARTEFACTS = ROOT / "test-artifacts"
+
+
+def sample(form_id: str) -> dict:
+    return json.loads((SAMPLES / f"{form_id}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def pool() -> Iterator[ConverterPool]:
+    converter = ConverterPool(pool_settings(load_settings(environ={}, converter_workers=2)))
+    converter.start()
+    yield converter
+    converter.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    return load_settings(environ={"CHENGNUO_DATA_DIR": str(tmp_path / "data")})
+
+
+@pytest.fixture
+def services(settings, pool: ConverterPool) -> Iterator[Services]:
+    svc = build_services(settings, converter=pool)
+    yield svc
+    svc.registry.engine.dispose()
+
+
+@pytest.fixture
+def app(services: Services):
+    return create_app(services=services)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def artefacts() -> Path:
+    ARTEFACTS.mkdir(exist_ok=True)
+    return ARTEFACTS

@@ -1,0 +1,148 @@
+"""The HTTP contract of DESIGN.md: catalogue, issuing, errors, idempotency, request ids, OpenAPI."""
+
+from __future__ import annotations
+
+import threading
+
+from service.forms import CATALOGUE
+
+from .conftest import sample
+
+
+def test_catalogue_lists_every_form_with_title_and_source(client):
+    forms = client.get("/api/v1/forms").json["forms"]
+    assert [f["id"] for f in forms] == list(CATALOGUE)
+    assert all(f["title"] and f["source"] for f in forms)
+
+
+def test_form_endpoint_gives_json_schema_and_a_sample(client):
+    body = client.get("/api/v1/forms/commitment-letter").json
+    assert body["schema"]["type"] == "object"
+    assert body["schema"]["additionalProperties"] is False
+    assert body["sample"] == sample("commitment-letter")
+    assert all("title" in prop for prop in body["schema"]["properties"].values())
+
+
+def test_unknown_form_is_404_with_bilingual_message(client):
+    response = client.get("/api/v1/forms/no-such-form")
+    assert response.status_code == 404
+    assert response.json["error"] == "unknown_form"
+    assert " / " in response.json["message"]
+
+
+def test_invalid_data_lists_every_bad_field_by_path_in_both_languages(client):
+    data = sample("liaison-form")
+    data["department"] = "   "
+    data["head"]["phone"] = "138-1234"
+    data["liaison"].pop("name")
+    data["extra"] = 1
+    response = client.post("/api/v1/documents", json={"form": "liaison-form", "data": data})
+    assert response.status_code == 422
+    errors = response.json["errors"]
+    assert set(errors) == {"department", "head.phone", "liaison.name", "extra"}
+    for messages in errors.values():
+        assert all(" / " in m and any("\u4e00" <= c <= "\u9fff" for c in m) for m in messages)
+
+
+def test_bad_envelope_is_422_and_bad_json_is_400(client):
+    assert client.post("/api/v1/documents", json={"form": "nope", "data": {}}).json["errors"].keys() == {"form"}
+    assert client.post("/api/v1/documents", json={"form": "liaison-form", "agency": "nope", "data": sample("liaison-form")}).status_code == 422
+    assert client.post("/api/v1/documents", json=[1, 2]).status_code == 422
+    response = client.post("/api/v1/documents", data=b"{not json", content_type="application/json")
+    assert response.status_code == 400 and response.json["error"] == "invalid_json"
+    assert client.post("/api/v1/documents", data=b"\xff\xfe", content_type="application/json").status_code == 400
+
+
+def test_oversized_body_is_413(client, app):
+    big = b"{" + b" " * (app.config["MAX_CONTENT_LENGTH"] + 10) + b"}"
+    response = client.post("/api/v1/documents", data=big, content_type="application/json")
+    assert response.status_code == 413 and response.json["error"] == "request_entity_too_large"
+
+
+def test_issued_document_metadata_pdf_and_docx(client):
+    created = client.post("/api/v1/documents", json={"form": "liaison-form", "agency": "jc-market", "data": sample("liaison-form")})
+    assert created.status_code == 201
+    body = created.json
+    assert created.headers["Location"] == f"/api/v1/documents/{body['id']}"
+    assert body["agency"] == "jc-market"
+    assert body["links"]["verify"] == f"http://127.0.0.1:8000/v/{body['serial']}"
+    assert client.get(f"/api/v1/documents/{body['id']}").json == body
+    pdf = client.get(body["links"]["pdf"])
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    import hashlib
+
+    assert hashlib.sha256(pdf.data).hexdigest() == body["sha256"]
+    docx = client.get(body["links"]["docx"])
+    assert docx.status_code == 200 and docx.data[:2] == b"PK"
+    assert client.get("/api/v1/documents/does-not-exist").status_code == 404
+
+
+def test_idempotency_key_returns_the_first_document_and_refuses_another_body(client):
+    payload = {"form": "liaison-form", "data": sample("liaison-form")}
+    first = client.post("/api/v1/documents", json=payload, headers={"Idempotency-Key": "case-778-try"})
+    again = client.post("/api/v1/documents", json=payload, headers={"Idempotency-Key": "case-778-try"})
+    assert first.status_code == again.status_code == 201
+    assert again.json["id"] == first.json["id"] and again.headers["Idempotent-Replayed"] == "true"
+    other = dict(payload, data=dict(payload["data"], department="另一个科室"))
+    conflict = client.post("/api/v1/documents", json=other, headers={"Idempotency-Key": "case-778-try"})
+    assert conflict.status_code == 409 and conflict.json["error"] == "idempotency_key_reused"
+    listed = client.application.extensions["chengnuo"].registry.list()
+    assert len(listed) == 1
+
+
+def test_concurrent_retries_with_one_key_issue_one_document(app):
+    payload = {"form": "liaison-form", "data": sample("liaison-form")}
+    ids: list[str] = []
+
+    def post() -> None:
+        response = app.test_client().post("/api/v1/documents", json=payload, headers={"Idempotency-Key": "burst-1"})
+        ids.append((response.status_code, response.json["id"]))
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {status for status, _ in ids} == {201}
+    assert len({doc_id for _, doc_id in ids}) == 1
+    assert len(app.extensions["chengnuo"].registry.list()) == 1
+
+
+def test_every_response_carries_a_request_id(client):
+    assert len(client.get("/api/v1/forms").headers["X-Request-ID"]) == 32
+    assert client.get("/api/v1/forms", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    assert client.get("/nowhere").headers["X-Request-ID"]
+    assert client.get("/nowhere").json["error"] == "not_found"
+
+
+def test_request_id_reaches_the_logs(client, caplog):
+    caplog.set_level("INFO")
+    client.post("/api/v1/documents", json={"form": "liaison-form", "data": {}}, headers={"X-Request-ID": "trace-42"})
+    lines = [r.getMessage() for r in caplog.records if getattr(r, "request_id", None) == "trace-42"]
+    assert any("POST /api/v1/documents 422" in line for line in lines)
+
+
+def test_openapi_describes_every_route(client):
+    spec = client.get("/api/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    assert {"/api/v1/forms", "/api/v1/forms/{form_id}", "/api/v1/documents", "/api/v1/documents/{document_id}",
+            "/api/v1/documents/{document_id}/pdf", "/api/v1/documents/{document_id}/docx", "/v/{serial}", "/healthz"} <= set(spec["paths"])
+
+
+def test_healthz_reports_registry_storage_templates_and_converter(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    checks = response.json["checks"]
+    assert checks["registry"]["ok"] and checks["storage"]["ok"] and checks["templates"]["ok"]
+    assert checks["converter"]["workers"] == 2
+
+
+def test_public_page_shows_no_personal_data(client):
+    data = sample("commitment-letter")
+    body = client.post("/api/v1/documents", json={"form": "commitment-letter", "data": data}).json
+    page = client.get(f"/v/{body['serial']}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert body["serial"] in html and body["number"] in html and "证明事项告知承诺书" in html
+    assert data["applicant"]["id_number"] not in html and data["applicant"]["name"] not in html
+    assert client.get("/v/2026-99999999-XXXX").status_code == 404
