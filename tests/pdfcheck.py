@@ -72,3 +72,13 @@ def glyphs(pdf: bytes, characters: str) -> dict[str, list[tuple[str, int]]]:
                     if c in found:
                         found[c].append((span["font"], char[1]))
     return found
+
+
+def body_text(pdf: bytes, footer_pt: float = 85.0) -> str:
+    """The text of every page without its footer (the bottom ``footer_pt`` points), pages joined."""
+    parts = []
+    with pymupdf.open(stream=pdf, filetype="pdf") as document:
+        for page in document:
+            rect = page.rect
+            parts.append(page.get_text("text", clip=pymupdf.Rect(0, 0, rect.width, rect.height - footer_pt)))
+    return "".join(parts)

@@ -64,7 +64,7 @@ def test_form_issues_as_a_pdf_that_reads_like_the_paper_form(form_id, client, ar
     pdf = client.get(body["links"]["pdf"]).data
     assert pdf.startswith(b"%PDF-")
     (artefacts / f"{form_id}.pdf").write_bytes(pdf)
-    text = pdfcheck.squash(pdfcheck.text(pdf))
+    text = pdfcheck.squash(pdfcheck.body_text(pdf))
 
     missing_phrases = [p for p in PHRASES[form_id] if pdfcheck.squash(p) not in text]
     assert missing_phrases == []
@@ -83,6 +83,8 @@ def test_form_issues_as_a_pdf_that_reads_like_the_paper_form(form_id, client, ar
     for page in range(1, pdfcheck.page_count(pdf) + 1):
         assert body["serial"] in pdfcheck.text(pdf, page)
     assert all(font["emb"] == "yes" for font in pdfcheck.fonts(pdf))
+    drawn = pdfcheck.glyphs(pdf, set(pdfcheck.text(pdf)) - set(" \n\f"))
+    assert [c for c, uses in drawn.items() if any(glyph == 0 for _font, glyph in uses)] == []
 
     # The QR code on the rendered first page opens the verification URL.
     image = pdfcheck.render_page(pdf, 1)

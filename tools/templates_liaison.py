@@ -17,7 +17,7 @@ def liaison_form() -> FormDocument:
             ["科室负责人", "{{ head.name }}", "联系电话", "{{ head.phone }}"],
             ["联络员", "{{ liaison.name }}", "联系电话", "{{ liaison.phone }}"],
         ],
-        widths_mm=[36, 48, 28, 44],
+        widths_mm=[42, 46, 28, 40],
     )
     return doc
 

@@ -53,6 +53,7 @@ class _Worker:
         self.dir.mkdir(parents=True)
         self.jobs = 0
         self.process: subprocess.Popen[bytes] | None = None
+        self.soffice_pid: int | None = None
 
     def start(self) -> None:
         pipe = f"chengnuo_{os.getpid()}_{self.dir.name}"
@@ -81,7 +82,8 @@ class _Worker:
             raise ConversionError(
                 "文档转换服务无法启动", f"LibreOffice worker did not start: {reply.get('error', 'no reply')}"
             )
-        log.info("converter worker %s ready (LibreOffice pid %s)", self.index, reply.get("soffice_pid"))
+        self.soffice_pid = reply.get("soffice_pid")
+        log.info("converter worker %s ready (LibreOffice pid %s)", self.index, self.soffice_pid)
 
     def _read(self, timeout: float) -> dict:
         assert self.process and self.process.stdout
@@ -240,9 +242,7 @@ class ConverterPool:
                 raise ConverterBusy("文档转换繁忙，请稍后重试", "all converters are busy and the queue is full; retry later")
             self._waiting += 1
         try:
-            worker = self._idle.get(timeout=self.settings.queue_wait)
-        except queue.Empty:
-            raise ConverterBusy("文档转换繁忙，请稍后重试", "no converter became free in time; retry later") from None
+            worker = self._acquire(time.monotonic() + self.settings.queue_wait)
         finally:
             with self._lock:
                 self._waiting -= 1
@@ -263,6 +263,17 @@ class ConverterPool:
                     self._replace(worker, "recycled")
                 else:
                     self._idle.put(worker)
+
+    def _acquire(self, deadline: float) -> _Worker:
+        """An idle, living worker; one that died while idle is replaced, never handed a document."""
+        while True:
+            try:
+                worker = self._idle.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                raise ConverterBusy("文档转换繁忙，请稍后重试", "no converter became free in time; retry later") from None
+            if worker.alive:
+                return worker
+            self._replace(worker, "died while idle")
 
     def status(self) -> dict:
         with self._lock:

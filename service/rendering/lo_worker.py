@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -75,6 +76,15 @@ def main() -> int:
                 office.kill()
 
     signal.signal(signal.SIGTERM, lambda *a: (stop_office(), sys.exit(0)))
+    stopping = threading.Event()
+
+    def watchdog() -> None:
+        """If LibreOffice dies, so does this worker, at once: the pool sees it before giving it work."""
+        office.wait()
+        if not stopping.is_set():
+            os._exit(3)
+
+    threading.Thread(target=watchdog, daemon=True).start()
 
     local = uno.getComponentContext()
     resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
@@ -110,6 +120,7 @@ def main() -> int:
             _emit({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
             if office.poll() is not None:
                 return 1
+    stopping.set()
     stop_office()
     return 0
 

@@ -1,0 +1,144 @@
+"""The LibreOffice pool under failure: death, hangs, a full queue, recycling. Real LibreOffice throughout."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from service.config import load_settings
+from service.errors import ConversionTimeout, ConverterBusy
+from service.rendering.converter import ConverterPool
+from service.runtime import pool_settings
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def docx() -> bytes:
+    return (ROOT / "templates" / "liaison-form.docx").read_bytes()
+
+
+def small_pool(**overrides) -> ConverterPool:
+    settings = pool_settings(load_settings(environ={}, converter_workers=1))
+    from dataclasses import replace
+
+    pool = ConverterPool(replace(settings, **overrides))
+    pool.start()
+    return pool
+
+
+def wait_for(condition, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def the_worker(pool: ConverterPool):
+    return next(iter(pool._workers))
+
+
+def office_pids(worker) -> list[int]:
+    """LibreOffice's processes (oosplash, soffice.bin): the worker's process group, less the worker itself."""
+    group = worker.process.pid
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != group:
+            try:
+                if os.getpgid(int(entry)) == group:
+                    pids.append(int(entry))
+            except ProcessLookupError:
+                pass
+    return pids
+
+
+def signal_office(worker, signum: int) -> list[int]:
+    pids = office_pids(worker)
+    assert pids, "LibreOffice is not running"
+    for pid in pids:
+        os.kill(pid, signum)
+    return pids
+
+
+def test_a_libreoffice_that_dies_while_idle_is_replaced_without_failing_a_document(docx):
+    pool = small_pool()
+    try:
+        first = the_worker(pool)
+        signal_office(first, signal.SIGKILL)
+        wait_for(lambda: not first.alive)
+        assert pool.convert(docx).startswith(b"%PDF-")
+        assert pool.status()["restarts"] == 1 and pool.status()["failures"] == 0
+    finally:
+        pool.stop()
+
+
+def test_a_hung_libreoffice_times_out_and_is_replaced(docx):
+    pool = small_pool(timeout=3.0)
+    try:
+        hung = the_worker(pool)
+        hung_pids = signal_office(hung, signal.SIGSTOP)
+        started = time.monotonic()
+        with pytest.raises(ConversionTimeout):
+            pool.convert(docx)
+        assert time.monotonic() - started < 10
+        assert pool.convert(docx).startswith(b"%PDF-")  # its successor serves the next document
+        assert pool.status()["restarts"] == 1
+        for pid in hung_pids:  # the hung processes are gone
+            wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 5)
+    finally:
+        pool.stop()
+
+
+def test_past_the_queue_limit_a_request_is_refused_at_once(docx):
+    pool = small_pool(timeout=5.0, queue_limit=1, queue_wait=2.0)
+    try:
+        signal_office(the_worker(pool), signal.SIGSTOP)
+        holder = threading.Thread(target=lambda: pytest.raises(ConversionTimeout, pool.convert, docx))
+        holder.start()
+        wait_for(lambda: pool.status()["idle"] == 0)
+        waiter_result: list[Exception] = []
+        waiter = threading.Thread(target=lambda: waiter_result.append(_capture(pool.convert, docx)))
+        waiter.start()
+        wait_for(lambda: pool.status()["waiting"] == 1)
+        started = time.monotonic()
+        with pytest.raises(ConverterBusy):
+            pool.convert(docx)
+        assert time.monotonic() - started < 0.5
+        waiter.join()
+        assert isinstance(waiter_result[0], ConverterBusy)  # waited queue_wait, then gave up
+        holder.join()
+    finally:
+        pool.stop()
+
+
+def _capture(function, *args):
+    try:
+        function(*args)
+    except Exception as exc:  # noqa: BLE001
+        return exc
+    return None
+
+
+def test_a_worker_is_recycled_after_max_jobs(docx):
+    pool = small_pool(max_jobs=2)
+    try:
+        first = the_worker(pool)
+        for _ in range(3):
+            assert pool.convert(docx).startswith(b"%PDF-")
+        assert pool.status()["restarts"] == 1
+        assert first not in pool._workers
+    finally:
+        pool.stop()
+
+
+def test_stopping_the_pool_ends_every_libreoffice(docx):
+    pool = small_pool()
+    worker = the_worker(pool)
+    pids = office_pids(worker) + [worker.process.pid]
+    pool.stop()
+    for pid in pids:
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 5)
