@@ -341,3 +341,21 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     else:
         flat[prefix or "_schema"] = [str(messages)]
     return flat
+
+
+def OptionalGroup(schema: type[Schema], title: str, *, description: str | None = None) -> fields.Nested:
+    """A block of fields that may be left out altogether (loads as ``None``), e.g. a proxy (代为承诺人)."""
+    return _Nested(schema, required=False, load_default=None, allow_none=True, metadata=_meta(title, description))
+
+
+def OptionalCount(title: str, *, minimum: int = 1, maximum: int = 365, description: str | None = None) -> fields.Integer:
+    """Like :func:`Count`, but may be left out or null (loads as ``None``): a number needed only in some cases."""
+    message = bilingual(f"应在 {minimum} 到 {maximum} 之间", f"must be between {minimum} and {maximum}")
+    return _Int(
+        required=False,
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(min=minimum, max=maximum, error=message),
+        metadata=_meta(title, description),
+    )
