@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -19,6 +20,7 @@ from docxtpl import DocxTemplate
 from jinja2 import nodes
 from marshmallow import Schema, fields
 
+from ..forms.jsonschema import sample
 from ..forms.spec import RESERVED_CONTEXT, FormSpec
 from .docx_render import make_environment
 
@@ -195,8 +197,17 @@ def check_template(spec: FormSpec, templates_dir: Path, derived: Iterable[str] =
     return TemplateReport(spec.id, spec.template, tuple(errors), tuple(undefined), tuple(unused), tuple(sorted(used)))
 
 
-def derived_names(spec: FormSpec, sample: Mapping[str, Any], today: Any) -> set[str]:
-    """Names the form's ``derive`` adds to the context, found by running it on the sample."""
+def derived_names(spec: FormSpec, data: Mapping[str, Any], today: dt.date) -> set[str]:
+    """Names the form's ``derive`` adds to the context, found by running it on (sample) data."""
     if spec.derive is None:
         return set()
-    return set(spec.derive(spec.schema().load(sample), today))
+    return set(spec.derive(spec.schema().load(data), today))
+
+
+def check_form(spec: FormSpec, templates_dir: Path) -> TemplateReport:
+    """check_template, with the names ``derive`` adds found from the form's sample."""
+    try:
+        derived = derived_names(spec, sample(spec), dt.date.today())
+    except Exception:  # noqa: BLE001 - a sample that fails to load only costs the derived names
+        derived = set()
+    return check_template(spec, templates_dir, derived)

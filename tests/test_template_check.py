@@ -1,0 +1,69 @@
+"""The template check an agency runs after editing a template in Word."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+
+from docx import Document
+
+from service.forms import CATALOGUE
+from service.rendering.template_check import check_form as check_template
+
+from .conftest import ROOT
+
+
+def test_every_shipped_template_matches_its_schema():
+    reports = [check_template(spec, ROOT / "templates") for spec in CATALOGUE.values()]
+    assert [r for r in reports if not r.ok] == []
+
+
+def edited_template(tmp_path, form_id: str, replace: dict[str, str]):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    document = Document(str(ROOT / "templates" / f"{form_id}.docx"))
+    for paragraph in document.paragraphs:
+        for run in paragraph.runs:
+            for old, new in replace.items():
+                if old in run.text:
+                    run.text = run.text.replace(old, new)
+    document.save(str(templates / f"{form_id}.docx"))
+    return templates
+
+
+def test_a_misspelt_placeholder_and_an_unused_field_are_reported(tmp_path):
+    templates = edited_template(tmp_path, "liaison-form", {"{{ agency.name }}": "{{ agency.name }}{{ departmnet }}"})
+    document = Document(str(templates / "liaison-form.docx"))
+    cell = document.tables[0].rows[0].cells[1]
+    cell.paragraphs[0].runs[0].text = "（待填）"
+    document.save(str(templates / "liaison-form.docx"))
+    report = check_template(CATALOGUE["liaison-form"], templates)
+    assert report.undefined == ("departmnet",)
+    assert report.unused == ("department",)
+    assert not report.ok
+
+
+def test_a_syntax_error_is_reported_with_the_words_around_it(tmp_path):
+    templates = edited_template(tmp_path, "liaison-form", {"{{ agency.name }}": "{{ agency.name }"})
+    report = check_template(CATALOGUE["liaison-form"], templates)
+    assert report.syntax_errors and "单位名称" in report.syntax_errors[0]
+
+
+def test_loop_variables_are_resolved_against_list_items():
+    report = check_template(CATALOGUE["item-catalog"], ROOT / "templates")
+    assert any(path.startswith("items[].") for path in report.used)
+
+
+def test_cli_exit_status_follows_the_result(tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "service", "templates", "check"], cwd=ROOT, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout
+    assert ok.stdout.count("ok  ") == len(CATALOGUE)
+    templates = edited_template(tmp_path, "liaison-form", {"{{ agency.name }}": "{{ agency.name }}{{ nope }}"})
+    for spec in CATALOGUE.values():
+        if spec.id != "liaison-form":
+            shutil.copy(ROOT / "templates" / spec.template, templates / spec.template)
+    bad = subprocess.run([sys.executable, "-m", "service", "templates", "check", "liaison-form"], cwd=ROOT,
+                         capture_output=True, text=True, env={"CHENGNUO_TEMPLATES_DIR": str(templates), "PATH": "/usr/bin:/bin"})
+    assert bad.returncode == 1 and "nope" in bad.stdout
