@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import copy
-import json
-import re
 from pathlib import Path
 
 import pytest
-from marshmallow import ValidationError
 
 from service.forms import get_form
-from service.forms.fields import flatten_errors
+
+from .conftest import sample
+from .formcheck import assert_only, errors_of, load
 
 ROOT = Path(__file__).resolve().parent.parent
 FORM_IDS = [
@@ -24,31 +22,6 @@ FORM_IDS = [
 CREDIT_IDS = FORM_IDS[2:]
 
 
-def sample(form_id: str) -> dict:
-    return json.loads((ROOT / "samples" / f"{form_id}.json").read_text(encoding="utf-8"))
-
-
-def load(form_id: str, data: dict) -> dict:
-    return get_form(form_id).schema().load(data)
-
-
-def errors_of(form_id: str, data: dict) -> dict[str, list[str]]:
-    with pytest.raises(ValidationError) as caught:
-        load(form_id, data)
-    return flatten_errors(caught.value.messages)
-
-
-def assert_bilingual(messages: list[str]) -> None:
-    assert messages
-    for message in messages:
-        assert re.search(r"[\u4e00-\u9fff]", message), message
-        assert re.search(r"[A-Za-z]{3}", message), message
-        assert " / " in message, message
-
-
-def assert_only(errors: dict[str, list[str]], path: str) -> None:
-    assert set(errors) == {path}, errors
-    assert_bilingual(errors[path])
 
 
 # --- samples ---------------------------------------------------------------------------------------

@@ -6,20 +6,19 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import io
-import json
 import re
 import zipfile
 from pathlib import Path
 
 import pytest
-from marshmallow import ValidationError
 
 from service import workdays
 from service.forms import RESERVED_CONTEXT, get_form
 from service.forms.catalog import EXCLUDED_AREAS
-from service.forms.fields import flatten_errors
 from service.rendering.docx_render import DocxRenderer
 
+from .conftest import sample
+from .formcheck import assert_bilingual, assert_only, errors_of, load
 from .phrases_verification import PHRASES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,31 +33,6 @@ FORM_IDS = [
 TODAY = dt.date(2026, 11, 22)
 
 
-def sample(form_id: str) -> dict:
-    return json.loads((ROOT / "samples" / f"{form_id}.json").read_text(encoding="utf-8"))
-
-
-def load(form_id: str, data: dict) -> dict:
-    return get_form(form_id).schema().load(data)
-
-
-def errors_of(form_id: str, data: dict) -> dict[str, list[str]]:
-    with pytest.raises(ValidationError) as caught:
-        load(form_id, data)
-    return flatten_errors(caught.value.messages)
-
-
-def assert_bilingual(messages: list[str]) -> None:
-    assert messages
-    for message in messages:
-        assert re.search(r"[\u4e00-\u9fff]", message), message
-        assert re.search(r"[A-Za-z]{3}", message), message
-        assert " / " in message, message
-
-
-def assert_only(errors: dict[str, list[str]], path: str) -> None:
-    assert set(errors) == {path}, errors
-    assert_bilingual(errors[path])
 
 
 def rendered_text(form_id: str, data: dict) -> str:

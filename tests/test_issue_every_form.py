@@ -90,3 +90,18 @@ def test_form_issues_as_a_pdf_that_reads_like_the_paper_form(form_id, client, ar
     image = pdfcheck.render_page(pdf, 1)
     image.save(artefacts / f"{form_id}-page1.png")
     assert pdfcheck.qr_codes(image) == [f"http://127.0.0.1:8000/v/{body['serial']}"]
+
+
+def test_a_long_catalogue_repeats_its_header_on_every_page(client):
+    data = sample("item-catalog")
+    data["items"] = [dict(data["items"][i % 3], name=f"第{i + 1}项证明") for i in range(30)]
+    body = client.post("/api/v1/documents", json={"form": "item-catalog", "data": data}).json
+    pdf = client.get(body["links"]["pdf"]).data
+    pages = pdfcheck.page_count(pdf)
+    assert pages >= 3
+    for page in range(1, pages + 1):
+        text = pdfcheck.squash(pdfcheck.text(pdf, page))
+        assert all(head in text for head in ("序号", "证明事项", "证明用途", "设定依据", "索要单位", "开具单位", "监管措施", "备注"))
+    text = pdfcheck.squash(pdfcheck.body_text(pdf))
+    assert all(f"第{i}项证明" in text for i in range(1, 31))
+    assert pdfcheck.squash("证明事项应当有法律、法规或者国务院决定依据") in text

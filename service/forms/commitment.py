@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, post_load, validates_schema
+from marshmallow import ValidationError, validates_schema
 
 from ..errors import bilingual
 from .fields import (
@@ -27,29 +27,13 @@ from .fields import (
     FormSchema,
     Group,
     Items,
-    OptionalGroup,
+    IdentifiedSchema,
     Phone,
     Text,
-    id_number_problem,
 )
 from .spec import FormSpec, Party
 
 # --- pieces shared with credit.py ---------------------------------------------------------------
-
-
-def check_id_number(data: dict[str, Any], *, type_field: str = "id_type", number_field: str = "id_number") -> None:
-    """Raises on ``number_field`` when the number is not valid for the chosen ID type."""
-    if type_field in data and number_field in data:
-        problem = id_number_problem(data[type_field], data[number_field])
-        if problem:
-            raise ValidationError(problem, field_name=number_field)
-
-
-def normalise_id_number(data: dict[str, Any], *, type_field: str = "id_type", number_field: str = "id_number") -> dict[str, Any]:
-    """Upper-cases the numbers that have check characters (a lower-case x in an ID number)."""
-    if data.get(type_field) in ("居民身份证", "统一社会信用代码") and number_field in data:
-        data[number_field] = data[number_field].strip().upper()
-    return data
 
 
 def good_credit_flag(title: str = "申请人无较严重的不良信用记录、未曾作出虚假承诺") -> Any:
@@ -115,22 +99,14 @@ def catalogue_field() -> Any:
 # --- 证明事项告知承诺书 -------------------------------------------------------------------------------
 
 
-class CommitmentApplicantSchema(FormSchema):
+class CommitmentApplicantSchema(IdentifiedSchema):
     name = Text("姓名", max_length=50)
     phone = Phone("联系方式")
     id_type = Choice("证件类型", ID_TYPES)
     id_number = Text("证件编号", max_length=30)
 
-    @validates_schema
-    def check_id(self, data: dict[str, Any], **kwargs: Any) -> None:
-        check_id_number(data)
 
-    @post_load
-    def normalise(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        return normalise_id_number(data)
-
-
-class CommitmentProxySchema(FormSchema):
+class CommitmentProxySchema(IdentifiedSchema):
     name = Text("代为承诺人姓名", max_length=50)
     id_type = Choice("证件类型", ID_TYPES)
     id_number = Text("证件编号", max_length=30)
@@ -142,10 +118,6 @@ class CommitmentProxySchema(FormSchema):
     )
 
     @validates_schema
-    def check_id(self, data: dict[str, Any], **kwargs: Any) -> None:
-        check_id_number(data)
-
-    @validates_schema
     def check_authorisation(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not data.get("authorisation", "").strip():
             raise ValidationError(
@@ -155,10 +127,6 @@ class CommitmentProxySchema(FormSchema):
                 ),
                 field_name="authorisation",
             )
-
-    @post_load
-    def normalise(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        return normalise_id_number(data)
 
 
 class CommitmentLetterSchema(FormSchema):
@@ -180,7 +148,7 @@ class CommitmentLetterSchema(FormSchema):
         minimum=1,
         maximum=20,
     )
-    proxy = OptionalGroup(CommitmentProxySchema, "代为承诺人", description="由他人代为承诺时填写；仅限本证明事项可以代为承诺的情形")
+    proxy = Group(CommitmentProxySchema, "代为承诺人", required=False, description="由他人代为承诺时填写；仅限本证明事项可以代为承诺的情形")
     no_serious_bad_credit = good_credit_flag()
     sign_date = Date("签署日期")
 

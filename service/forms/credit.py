@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, post_load, validates_schema
+from marshmallow import ValidationError, validates_schema
 
 from ..errors import bilingual
-from .commitment import check_id_number, good_credit_flag, normalise_id_number, require_good_credit
-from .fields import Choice, Date, FormSchema, Group, Items, OptionalGroup, ResidentId, Text
+from .commitment import good_credit_flag, require_good_credit
+from .fields import Choice, Date, FormSchema, Group, IdentifiedSchema, Items, ResidentId, Text
 from .spec import FormSpec, Party
 
 SUBJECT_ID_TYPES = ["统一社会信用代码", "居民身份证"]
@@ -31,18 +31,10 @@ TOLERANCE_CATEGORIES = ["一般事项", "公共安全", "生态环境保护", "�
 TOLERANCE_EXCLUDED = frozenset(TOLERANCE_CATEGORIES[1:])
 
 
-class CreditSubjectSchema(FormSchema):
+class CreditSubjectSchema(IdentifiedSchema):
     name = Text("承诺主体名称（行政相对人）", max_length=100)
     id_type = Choice("证件类型", SUBJECT_ID_TYPES)
     id_number = Text("统一社会信用代码（身份证号码）", max_length=30)
-
-    @validates_schema
-    def check_id(self, data: dict[str, Any], **kwargs: Any) -> None:
-        check_id_number(data)
-
-    @post_load
-    def normalise(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        return normalise_id_number(data)
 
 
 class CreditCommitmentSchema(FormSchema):
@@ -77,7 +69,7 @@ class CreditToleranceSchema(CreditCommitmentSchema):
     )
     missing_materials = Items("缺乏的材料", Text("材料名称", max_length=200), minimum=1, maximum=20)
     deadline = Date("容缺补正时限", description="须晚于承诺日期")
-    proxy = OptionalGroup(CreditProxySchema, "委托代理人", description="由委托代理人办理时填写")
+    proxy = Group(CreditProxySchema, "委托代理人", required=False, description="由委托代理人办理时填写")
 
     @validates_schema
     def check_category(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..errors import bilingual
 
@@ -259,13 +259,19 @@ class _Int(fields.Integer):
     }
 
 
-def Count(title: str, *, minimum: int = 1, maximum: int = 365, description: str | None = None) -> fields.Integer:
+def Count(
+    title: str, *, minimum: int = 1, maximum: int = 365, required: bool = True, description: str | None = None
+) -> fields.Integer:
+    """A whole number in a range; an optional one may be left out or null (loads as ``None``)."""
     message = bilingual(f"应在 {minimum} 到 {maximum} 之间", f"must be between {minimum} and {maximum}")
+    options: dict[str, Any] = {"required": required}
+    if not required:
+        options.update(load_default=None, allow_none=True)
     return _Int(
-        required=True,
         strict=True,
         validate=validate.Range(min=minimum, max=maximum, error=message),
         metadata=_meta(title, description),
+        **options,
     )
 
 
@@ -299,9 +305,12 @@ class _Nested(fields.Nested):
     }
 
 
-def Group(schema: type[Schema], title: str, *, description: str | None = None) -> fields.Nested:
-    """A named block of fields (申请人, 行政机关 …)."""
-    return _Nested(schema, required=True, metadata=_meta(title, description))
+def Group(schema: type[Schema], title: str, *, required: bool = True, description: str | None = None) -> fields.Nested:
+    """A named block of fields (申请人, 行政机关 …); an optional one (a proxy) may be left out and loads as ``None``."""
+    options: dict[str, Any] = {"required": required}
+    if not required:
+        options.update(load_default=None, allow_none=True)
+    return _Nested(schema, metadata=_meta(title, description), **options)
 
 
 class FormSchema(Schema):
@@ -314,6 +323,24 @@ class FormSchema(Schema):
         "unknown": bilingual("未定义的字段", "unknown field"),
         "type": bilingual("应为 JSON 对象", "must be a JSON object"),
     }
+
+
+class IdentifiedSchema(FormSchema):
+    """A block naming a person or organisation by ``id_type`` and ``id_number`` (subclasses declare both):
+    the number is checked against its type, and check characters are upper-cased (a lower-case x)."""
+
+    @validates_schema
+    def _check_id_number(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "id_type" in data and "id_number" in data:
+            problem = id_number_problem(data["id_type"], data["id_number"])
+            if problem:
+                raise ValidationError(problem, field_name="id_number")
+
+    @post_load
+    def _normalise_id_number(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if data.get("id_type") in ("居民身份证", "统一社会信用代码") and "id_number" in data:
+            data["id_number"] = data["id_number"].strip().upper()
+        return data
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -341,21 +368,3 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     else:
         flat[prefix or "_schema"] = [str(messages)]
     return flat
-
-
-def OptionalGroup(schema: type[Schema], title: str, *, description: str | None = None) -> fields.Nested:
-    """A block of fields that may be left out altogether (loads as ``None``), e.g. a proxy (代为承诺人)."""
-    return _Nested(schema, required=False, load_default=None, allow_none=True, metadata=_meta(title, description))
-
-
-def OptionalCount(title: str, *, minimum: int = 1, maximum: int = 365, description: str | None = None) -> fields.Integer:
-    """Like :func:`Count`, but may be left out or null (loads as ``None``): a number needed only in some cases."""
-    message = bilingual(f"应在 {minimum} 到 {maximum} 之间", f"must be between {minimum} and {maximum}")
-    return _Int(
-        required=False,
-        load_default=None,
-        allow_none=True,
-        strict=True,
-        validate=validate.Range(min=minimum, max=maximum, error=message),
-        metadata=_meta(title, description),
-    )

@@ -21,7 +21,7 @@ from marshmallow import ValidationError, validates_schema
 
 from ..errors import bilingual
 from ..workdays import add_working_days, years_without_data
-from .fields import Date, Flag, FormSchema, Group, Items, OptionalCount, Text
+from .fields import Count, Date, Flag, FormSchema, Group, Items, Text
 from .spec import FormSpec, Party
 
 
@@ -71,10 +71,11 @@ class OnsiteVerificationSchema(FormSchema):
     items = Items("承诺的证明事项", Group(OnsiteItemSchema, "证明事项"), minimum=1, maximum=50)
     inspection_date = Date("现场核验日期")
     record = Text("有关情况记录", max_length=2000, multiline=True)
-    days = OptionalCount(
+    days = Count(
         "递交证明材料期限（工作日）",
         minimum=1,
         maximum=60,
+        required=False,
         description="有不符合要求的事项时必填：请于__个工作日将有关证明材料递交",
     )
     submit_to = Text("证明材料递交单位", required=False, max_length=200, description="有不符合要求的事项时必填")
