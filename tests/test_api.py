@@ -146,3 +146,13 @@ def test_public_page_shows_no_personal_data(client):
     assert body["serial"] in html and body["number"] in html and "证明事项告知承诺书" in html
     assert data["applicant"]["id_number"] not in html and data["applicant"]["name"] not in html
     assert client.get("/v/2026-99999999-XXXX").status_code == 404
+
+
+def test_times_are_returned_with_their_offset(client):
+    body = client.post("/api/v1/documents", json={"form": "liaison-form", "data": sample("liaison-form")}).json
+    import datetime as dt
+
+    created = dt.datetime.fromisoformat(body["created_at"])
+    issued = dt.datetime.fromisoformat(body["issued_at"])
+    assert created.utcoffset() == dt.timedelta(0) and issued >= created
+    assert abs(dt.datetime.now(dt.timezone.utc) - issued) < dt.timedelta(minutes=5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import (
     JSON,
     Column,
@@ -11,10 +13,28 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 
 metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on every database (SQLite keeps no offset)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: the registry stores only aware times")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:  # type: ignore[no-untyped-def]
+        return value.replace(tzinfo=dt.timezone.utc) if value is not None else None
 
 documents = Table(
     "documents",
@@ -32,9 +52,9 @@ documents = Table(
     Column("pdf_path", Text, nullable=True),
     Column("docx_path", Text, nullable=True),
     Column("pdf_size", Integer, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("issued_at", DateTime(timezone=True), nullable=True),
-    Column("voided_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False, index=True),
+    Column("issued_at", UTCDateTime(), nullable=True),
+    Column("voided_at", UTCDateTime(), nullable=True),
     Column("void_reason", Text, nullable=True),
     Column("request_id", String(64), nullable=True),
 )
@@ -55,6 +75,6 @@ idempotency_keys = Table(
     Column("key", String(255), primary_key=True),
     Column("request_hash", String(64), nullable=False),
     Column("document_id", String(36), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("key"),
 )

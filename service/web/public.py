@@ -17,12 +17,15 @@ def verify_page(serial: str) -> tuple[str, int]:
         return render_template("verify_unknown.html", serial=serial), 404
     spec = CATALOGUE.get(record.form)
     agency = svc.agencies.by_id.get(record.agency)
+    zone = svc.now().tzinfo
     return (
         render_template(
             "verify.html",
             record=record,
             form_title=spec.title if spec else record.form,
             agency_name=agency.name if agency else record.agency,
+            issued_at=record.issued_at.astimezone(zone) if record.issued_at else None,
+            voided_at=record.voided_at.astimezone(zone) if record.voided_at else None,
         ),
         200,
     )
