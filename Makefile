@@ -9,21 +9,21 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 SYSTEM_PACKAGES := libreoffice-writer-nogui python3-uno fonts-noto-cjk fonts-hanazono \
-                   poppler-utils qpdf python3-venv fontconfig
+                   poppler-utils qpdf python3-venv fontconfig libnss3-tools
 FANDOL := /usr/local/share/fonts/fandol/FandolFang-Regular.otf
 
-.PHONY: run test bench check templates system venv clean
+.PHONY: run test bench check templates system venv certs clean
 
-run: system venv
+run: system venv certs
 	$(PY) -m service serve
 
-test: system venv
+test: system venv certs
 	$(PY) -m pytest
 
-bench: system venv
+bench: system venv certs
 	$(PY) -m bench.issue_bench
 
-check: system venv
+check: system venv certs
 	$(PY) -m service templates check
 	$(PY) -m pytest
 
@@ -42,6 +42,10 @@ system:
 	@# The fangsong (仿宋) face of official documents: FandolFang, shipped by Debian only inside TeX Live's
 	@# Chinese package; we take the fonts out of it rather than install TeX.
 	@[ -f $(FANDOL) ] || $(SUDO) tools/install-fandol.sh
+
+# The development PKI (root, intermediate, one signing certificate per agency, TSA); keys stay in certs/private.
+certs: venv
+	@$(PY) -m service init-pki
 
 venv: $(VENV)/.installed
 

@@ -3,6 +3,7 @@ functions as the HTTP API.
 
     issue FORM --data FILE.json --out OUT.pdf [--agency A] [--docx OUT.docx]
     serve [--host H] [--port P]
+    init-pki
     templates check [FORM …]
     forms
 """
@@ -116,7 +117,24 @@ def cmd_templates_check(args: argparse.Namespace) -> int:
             print(f"     未定义的占位符 / placeholder not in the schema: {path}")
         for path in report.unused:
             print(f"     未使用的字段 / schema field never used: {path}")
+        for label in report.missing_labels:
+            print(f"     找不到签章位置文字 / seal or signature label not in the template: {label}")
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
+
+
+def cmd_init_pki(_args: argparse.Namespace) -> int:
+    from .agencies import load_agencies
+    from .signing.pki import init_pki
+
+    settings = load_settings()
+    created = init_pki(settings.certs_dir, load_agencies(settings.agencies_file).by_id.values())
+    if created:
+        for item in created:
+            print(f"created  {item}")
+        print(f"development PKI in {settings.certs_dir} (trust root: {settings.certs_dir / 'root-ca.pem'})")
+    else:
+        print(f"development PKI in {settings.certs_dir} is complete")
+    return EXIT_OK
 
 
 def cmd_forms(_args: argparse.Namespace) -> int:
@@ -150,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = templates_sub.add_parser("check", help="check templates against their schemas")
     check.add_argument("forms", nargs="*")
     check.set_defaults(func=cmd_templates_check)
+
+    pki = sub.add_parser("init-pki", help="create the development PKI under certs/ (what is missing)")
+    pki.set_defaults(func=cmd_init_pki)
 
     forms = sub.add_parser("forms", help="list the forms")
     forms.set_defaults(func=cmd_forms)

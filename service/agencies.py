@@ -20,6 +20,10 @@ class Agency:
     id: str
     name: str
     numbers: Mapping[str, str] = field(default_factory=dict)  # kind → format with {year} and {seq}
+    pkcs12: Path | None = None  # own signing key; default: the development PKI's certs/agencies/<id>.p12
+    passphrase_file: Path | None = None
+    passphrase_env: str | None = None  # name of the environment variable holding the passphrase
+    seal_image: Path | None = None  # own seal (PNG, transparent background); default: drawn from the name
 
     def format_number(self, kind: str, year: int, seq: int) -> str:
         return self.numbers[kind].format(year=year, seq=seq)
@@ -75,7 +79,24 @@ def load_agencies(path: Path) -> Agencies:
                 template.format(year=2021, seq=5)
             except (KeyError, IndexError, ValueError) as exc:
                 raise _bad(path, f"机关 {agency_id} 的 {kind} 文号格式无效", f"agency {agency_id}: bad {kind} number format ({exc})") from None
-        agencies[agency_id] = Agency(agency_id, name.strip(), MappingProxyType(numbers))
+        paths: dict[str, Path | None] = {}
+        for key in ("pkcs12", "passphrase_file", "seal_image"):
+            value = entry.get(key)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise _bad(path, f"机关 {agency_id} 的 {key} 应为文件路径", f"agency {agency_id}: {key} must be a file path")
+            paths[key] = (path.parent / value).resolve() if value else None
+        if paths["seal_image"] is not None and not paths["seal_image"].is_file():
+            raise _bad(path, f"机关 {agency_id} 的印章图片不存在", f"agency {agency_id}: seal image {paths['seal_image']} does not exist")
+        passphrase_env = entry.get("passphrase_env")
+        agencies[agency_id] = Agency(
+            agency_id,
+            name.strip(),
+            MappingProxyType(numbers),
+            pkcs12=paths["pkcs12"],
+            passphrase_file=paths["passphrase_file"],
+            passphrase_env=passphrase_env if isinstance(passphrase_env, str) and passphrase_env else None,
+            seal_image=paths["seal_image"],
+        )
     if not agencies:
         raise _bad(path, "未配置任何机关", "no agency is configured")
     default_id = raw.get("default", next(iter(agencies)))

@@ -26,6 +26,10 @@ class Settings:
     database_url: str = ""  # default: SQLite in the data folder
     agencies_file: Path = PROJECT_ROOT / "config" / "agencies.toml"
     templates_dir: Path = PROJECT_ROOT / "templates"
+    certs_dir: Path = PROJECT_ROOT / "certs"
+    trust_roots: str = ""  # comma-separated PEM/DER files; default: the development root in certs_dir
+    tsa_url: str = ""  # an RFC 3161 TSA; default: the development PKI's local TSA
+    tsa_timeout: float = 10.0
     timezone: str = "Asia/Shanghai"
     converter_workers: int = 2
     converter_timeout: float = 60.0
@@ -46,6 +50,12 @@ class Settings:
     @property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
+
+    @property
+    def trust_root_files(self) -> list[Path]:
+        if self.trust_roots.strip():
+            return [Path(p.strip()).expanduser() for p in self.trust_roots.split(",") if p.strip()]
+        return [self.certs_dir / "root-ca.pem"]
 
 
 def _convert(name: str, raw: str, current: object) -> object:
@@ -86,6 +96,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
             changes[field.name] = _convert(field.name, values[key], getattr(settings, field.name))
     changes.update(overrides)
     settings = replace(settings, **changes)
+    if settings.tsa_url and not settings.tsa_url.startswith(("http://", "https://")):
+        raise ConfigurationError("CHENGNUO_TSA_URL 必须以 http:// 或 https:// 开头", "CHENGNUO_TSA_URL must start with http:// or https://")
     if not settings.base_url.startswith(("http://", "https://")):
         raise ConfigurationError("CHENGNUO_BASE_URL 必须以 http:// 或 https:// 开头", "CHENGNUO_BASE_URL must start with http:// or https://")
     return replace(settings, base_url=settings.base_url.rstrip("/"))

@@ -9,7 +9,10 @@
     │   ├── TemplateError              a DOCX template cannot be rendered                              → 500
     │   ├── ConversionError            LibreOffice failed on the document                              → 502
     │   │   └── ConversionTimeout      … or took longer than the configured limit                      → 504
-    │   └── ConverterBusy              every worker busy and the queue full                             → 503
+    │   ├── ConverterBusy              every worker busy and the queue full                             → 503
+    │   └── SigningError               the document could not be signed                                 → 500
+    │       ├── SigningKeyUnavailable  an agency's key (or the trust roots) cannot be loaded             → 500
+    │       └── TimestampUnavailable   the TSA did not give a timestamp                                 → 503
     └── ConfigurationError             settings or agency file unusable (raised at start)
 """
 
@@ -84,6 +87,18 @@ class ConverterBusy(PipelineError):
     def __init__(self, zh: str, en: str, *, retry_after: int = 5) -> None:
         super().__init__(zh, en)
         self.retry_after = retry_after
+
+
+class SigningError(PipelineError):
+    code = "signing_failed"
+
+
+class SigningKeyUnavailable(SigningError):
+    code = "signing_key_unavailable"
+
+
+class TimestampUnavailable(SigningError):
+    code = "timestamp_unavailable"
 
 
 class ConfigurationError(ChengnuoError):

@@ -1,6 +1,6 @@
 """The one use case: issue a form as a numbered PDF.
 
-    validate ─▶ number ─▶ render ─▶ convert ─▶ store
+    validate ─▶ number ─▶ render ─▶ convert ─▶ sign ─▶ store
 
 Numbers are drawn before rendering because they are printed on the document. From the moment a
 number is drawn, any failure voids the document with the reason (the number is never reused nor
@@ -25,11 +25,12 @@ from .errors import ChengnuoError, Conflict, InvalidData, InvalidRequest, Pipeli
 from .forms import FormSpec, get_form
 from .forms.fields import flatten_errors
 from .registry.documents import DocumentRecord
+from .signing.certify import SignatureRequest
 from .runtime import Services
 
 log = logging.getLogger(__name__)
 
-STAGES = ("validate", "number", "render", "convert", "store")
+STAGES = ("validate", "number", "render", "convert", "sign", "store")
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,10 @@ def _issue(services: Services, form_id: str, raw: Any, agency_id: str | None, re
         lap("render")
         pdf = services.converter.convert(docx)
         lap("convert")
+        pdf = services.signer.sign(
+            pdf, SignatureRequest(spec=spec, agency=agency, serial=record.serial, number=record.number, verify_url=verify_url)
+        )
+        lap("sign")
         pdf_path = services.files.put(record.id, "pdf", pdf, now)
         docx_path = services.files.put(record.id, "docx", docx, now)
         issued = services.registry.complete(

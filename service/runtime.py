@@ -14,6 +14,10 @@ from .registry.documents import DocumentRegistry
 from .registry.files import FileStore
 from .rendering.converter import ConverterPool, PoolSettings
 from .rendering.docx_render import DocxRenderer
+from .signing.certify import DocumentSigner
+from .signing.health import SigningHealth
+from .signing.keys import KeyStore
+from .signing.timestamps import LocalTimeStamper, http_timestamper
 
 
 @dataclass
@@ -24,6 +28,9 @@ class Services:
     files: FileStore
     renderer: DocxRenderer
     converter: ConverterPool
+    keys: KeyStore
+    signer: DocumentSigner
+    signing_health: SigningHealth
     clock: Callable[[], dt.datetime]
 
     def now(self) -> dt.datetime:
@@ -56,6 +63,14 @@ def build_services(
     """Builds everything; the converter pool starts on first use unless the caller starts it."""
     zone = ZoneInfo(settings.timezone)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    clock = clock or (lambda: dt.datetime.now(zone))
+    keys = KeyStore(settings.certs_dir)
+
+    def timestamper():  # type: ignore[no-untyped-def]
+        if settings.tsa_url:
+            return http_timestamper(settings.tsa_url, settings.tsa_timeout)
+        return LocalTimeStamper(keys.tsa_signer(), clock)
+
     return Services(
         settings=settings,
         agencies=load_agencies(settings.agencies_file),
@@ -63,5 +78,8 @@ def build_services(
         files=FileStore(settings.files_dir),
         renderer=DocxRenderer(settings.templates_dir),
         converter=converter or ConverterPool(pool_settings(settings), workdir=None),
-        clock=clock or (lambda: dt.datetime.now(zone)),
+        keys=keys,
+        signer=DocumentSigner(keys, timestamper),
+        signing_health=SigningHealth(keys, timestamper, settings.tsa_url or "local"),
+        clock=clock,
     )

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from service import create_app
+from service.agencies import load_agencies
 from service.config import load_settings
 from service.rendering.converter import ConverterPool
 from service.runtime import Services, build_services, pool_settings
+from service.signing.pki import init_pki
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -20,6 +22,14 @@ ARTEFACTS = ROOT / "test-artifacts"
 
 def sample(form_id: str) -> dict:
     return json.loads((SAMPLES / f"{form_id}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pki() -> Path:
+    """The development PKI, created when absent, as make run does."""
+    settings = load_settings(environ={})
+    init_pki(settings.certs_dir, load_agencies(settings.agencies_file).by_id.values())
+    return settings.certs_dir
 
 
 @pytest.fixture(scope="session")

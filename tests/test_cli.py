@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from . import pdfcheck
+from . import pdfcheck, sigcheck
 from .conftest import ROOT, SAMPLES
 
 
@@ -38,6 +38,8 @@ def test_issue_writes_the_pdf_and_prints_one_json_object(tmp_path, env):
     assert hashlib.sha256(out.read_bytes()).hexdigest() == printed["sha256"]
     assert printed["serial"] in pdfcheck.text(out.read_bytes())
     assert docx.read_bytes()[:2] == b"PK"
+    status = sigcheck.signatures(out.read_bytes(), ROOT / "certs" / "root-ca.pem")["agency"]
+    assert status.bottom_line and status.timestamp_validity is not None
 
 
 def test_invalid_data_exits_2_listing_every_field(tmp_path, env):

@@ -66,3 +66,9 @@ def test_cli_exit_status_follows_the_result(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "service", "templates", "check", "liaison-form"], cwd=ROOT,
                          capture_output=True, text=True, env={"CHENGNUO_TEMPLATES_DIR": str(templates), "PATH": "/usr/bin:/bin"})
     assert bad.returncode == 1 and "nope" in bad.stdout
+
+
+def test_a_removed_seal_label_is_reported(tmp_path):
+    templates = edited_template(tmp_path, "liaison-form", {"单位名称（盖章）": "单位名称"})
+    report = check_template(CATALOGUE["liaison-form"], templates)
+    assert report.missing_labels == ("单位名称（盖章）",)

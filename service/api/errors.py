@@ -23,6 +23,7 @@ from ..errors import (
     NotFound,
     PipelineError,
     TemplateError,
+    TimestampUnavailable,
     bilingual,
 )
 
@@ -35,6 +36,7 @@ STATUS: tuple[tuple[type[ChengnuoError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (ConverterBusy, 503),
+    (TimestampUnavailable, 503),
     (ConversionTimeout, 504),
     (ConversionError, 502),
     (TemplateError, 500),
@@ -78,6 +80,8 @@ def handle_chengnuo_error(error: ChengnuoError) -> Response:
     response = error_response(status, error.code, error.message, getattr(error, "errors", None))
     if isinstance(error, ConverterBusy):
         response.headers["Retry-After"] = str(error.retry_after)
+    elif isinstance(error, TimestampUnavailable):
+        response.headers["Retry-After"] = "30"
     return response
 
 

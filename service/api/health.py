@@ -1,4 +1,5 @@
-"""GET /healthz: liveness and readiness of the registry, the file store, the templates and the converter."""
+"""GET /healthz: readiness of the registry, the file store, the templates, the converter and signing
+(every agency's key loads; the TSA gives a timestamp)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def healthz() -> tuple[Response, int]:
     checks["storage"] = {"ok": svc.files.writable()}
     missing = [spec.template for spec in CATALOGUE.values() if not (svc.settings.templates_dir / spec.template).is_file()]
     checks["templates"] = {"ok": not missing, "missing": missing}
+    checks["signing"] = svc.signing_health.check(svc.agencies.by_id.values())
     pool = svc.converter.status()
     checks["converter"] = {"ok": pool["workers"] > 0, **pool}
     healthy = all(check["ok"] for check in checks.values())

@@ -36,11 +36,12 @@ class TemplateReport:
     syntax_errors: tuple[str, ...] = ()
     undefined: tuple[str, ...] = ()
     unused: tuple[str, ...] = ()
+    missing_labels: tuple[str, ...] = ()  # seal/signature labels the signing step will not find
     used: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def ok(self) -> bool:
-        return not (self.syntax_errors or self.undefined or self.unused)
+        return not (self.syntax_errors or self.undefined or self.unused or self.missing_labels)
 
 
 def schema_paths(schema: Schema | type[Schema], prefix: str = "") -> set[str]:
@@ -194,7 +195,10 @@ def check_template(spec: FormSpec, templates_dir: Path, derived: Iterable[str] =
         return any(leaf == p or leaf.startswith(p + ".") or leaf.startswith(p + "[]") for p in covered)
 
     unused = sorted(leaf for leaf in leaf_paths(spec.schema) if not is_used(leaf) and leaf not in spec.unprinted)
-    return TemplateReport(spec.id, spec.template, tuple(errors), tuple(undefined), tuple(unused), tuple(sorted(used)))
+    text = "".join(re.sub(r"<[^>]+>", "", source) for source in sources)
+    parties = [*spec.signers, *([spec.seal] if spec.seal else [])]
+    missing = [party.label for party in parties if party.label not in text]
+    return TemplateReport(spec.id, spec.template, tuple(errors), tuple(undefined), tuple(unused), tuple(missing), tuple(sorted(used)))
 
 
 def derived_names(spec: FormSpec, data: Mapping[str, Any], today: dt.date) -> set[str]:

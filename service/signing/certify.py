@@ -1,0 +1,125 @@
+"""The signing stage: the issuing agency certifies the PDF (DocMDP: form filling and signing allowed),
+PAdES baseline with an RFC 3161 timestamp, with its round seal where the form is stamped, after
+adding an empty signature field for every other party the form names — so that their signatures
+later are permitted changes under the certification.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PIL import Image
+from pyhanko.pdf_utils import layout
+from pyhanko.pdf_utils.images import PdfImage
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko.stamp import StaticStampStyle
+
+from ..agencies import Agency
+from ..errors import SigningError, SigningKeyUnavailable, TimestampUnavailable
+from ..forms import FormSpec
+from . import spots
+from .keys import KeyStore
+from .seal import seal_png
+
+log = logging.getLogger(__name__)
+
+AGENCY_FIELD = "agency"
+# Room for the CMS: signer chain (3 RSA-2048 certificates), signed attributes and the TSA token with
+# its chain. Reserving it up front spares pyHanko a dummy signature (and a dummy timestamp) per PDF.
+BYTES_RESERVED = 16 * 1024
+
+
+@dataclass(frozen=True)
+class SignatureRequest:
+    spec: FormSpec
+    agency: Agency
+    serial: str
+    number: str | None
+    verify_url: str
+
+
+class DocumentSigner:
+    def __init__(self, keys: KeyStore, timestamper: Callable[[], TimeStamper]) -> None:
+        self.keys = keys
+        self.timestamper = timestamper
+        self._styles: dict[str, StaticStampStyle] = {}
+
+    def seal_style(self, agency: Agency) -> StaticStampStyle:
+        style = self._styles.get(agency.id)
+        if style is None:
+            png = agency.seal_image.read_bytes() if agency.seal_image else seal_png(agency.name)
+            image = Image.open(io.BytesIO(png))
+            image.load()
+            style = StaticStampStyle(
+                background=PdfImage(image),
+                background_opacity=1.0,
+                border_width=0,
+                background_layout=layout.SimpleBoxLayoutRule(
+                    x_align=layout.AxisAlignment.ALIGN_MID,
+                    y_align=layout.AxisAlignment.ALIGN_MID,
+                    margins=layout.Margins.uniform(0),
+                ),
+            )
+            self._styles[agency.id] = style
+        return style
+
+    def sign(self, pdf: bytes, request: SignatureRequest) -> bytes:
+        """The certified PDF. Raises SigningKeyUnavailable, TimestampUnavailable or SigningError."""
+        spec, agency = request.spec, request.agency
+        signer = self.keys.signer(agency)
+        labels = [party.label for party in spec.signers] + ([spec.seal.label] if spec.seal else [])
+        found = spots.find_labels(pdf, labels)
+        last = spots.last_page(pdf)
+        for label in labels:
+            if label not in found:
+                log.warning("%s: label %r not found on the rendered page; using a default position", spec.id, label)
+
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        for slot, party in enumerate(spec.signers):
+            box = spots.field_box(found.get(party.label), last, slot)
+            fields.append_signature_field(writer, fields.SigFieldSpec(sig_field_name=party.role, on_page=box.page, box=box.rect))
+        if spec.seal:
+            box = spots.seal_box(found.get(spec.seal.label), last)
+            seal_field = fields.SigFieldSpec(sig_field_name=AGENCY_FIELD, on_page=box.page, box=box.rect)
+        else:
+            seal_field = fields.SigFieldSpec(sig_field_name=AGENCY_FIELD, on_page=last[0])  # invisible
+        fields.append_signature_field(writer, seal_field)
+
+        title = f"{spec.title}{' ' + request.number if request.number else ''}"
+        meta = writer.document_meta
+        meta.title = title
+        meta.author = agency.name
+        meta.subject = f"登记编号 {request.serial}"
+        meta.keywords = [request.serial] + ([request.number] if request.number else [])
+        meta.creator = "chengnuo"
+        metadata = signers.PdfSignatureMetadata(
+            field_name=AGENCY_FIELD,
+            certify=True,
+            docmdp_permissions=fields.MDPPerm.FILL_FORMS,
+            subfilter=fields.SigSeedSubFilter.PADES,
+            md_algorithm="sha256",
+            name=agency.name,
+            reason=f"签发{spec.title}（登记编号 {request.serial}）",
+            location=agency.name,
+            contact_info=request.verify_url,
+        )
+        try:
+            timestamper = self.timestamper()
+            pdf_signer = signers.PdfSigner(
+                metadata, signer=signer, timestamper=timestamper, stamp_style=self.seal_style(agency) if spec.seal else None
+            )
+            out = pdf_signer.sign_pdf(writer, existing_fields_only=True, bytes_reserved=BYTES_RESERVED)
+        except (SigningKeyUnavailable, TimestampUnavailable):
+            raise
+        except (TimestampRequestError, OSError) as exc:
+            raise TimestampUnavailable("时间戳服务不可用，文书未签发", "the timestamping service is unavailable; nothing was issued") from exc
+        except (PyHankoSigningError, ValueError, KeyError) as exc:
+            raise SigningError("文书签名失败", f"signing failed ({type(exc).__name__})") from exc
+        return out.getvalue()
