@@ -22,6 +22,7 @@ test: system venv certs
 
 bench: system venv certs
 	$(PY) -m bench.issue_bench
+	$(PY) -m bench.verify_bench
 
 check: system venv certs
 	$(PY) -m service templates check

@@ -3,6 +3,7 @@ functions as the HTTP API.
 
     issue FORM --data FILE.json --out OUT.pdf [--agency A] [--docx OUT.docx]
     serve [--host H] [--port P]
+    verify FILE.pdf [--html OUT.html]
     init-pki
     templates check [FORM …]
     forms
@@ -70,6 +71,33 @@ def cmd_issue(args: argparse.Namespace) -> int:
         services.close()
     _print_json({"id": record.id, "form": record.form, "serial": record.serial, "number": record.number, "sha256": record.sha256})
     return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .errors import PdfTooLarge, UnusablePdf
+    from .runtime import build_services
+    from .verifying.verify import verify
+    from .web.report_html import render_report_html
+
+    try:
+        pdf = Path(args.file).read_bytes()
+    except OSError as exc:
+        _report_error(UnusablePdf(f"无法读取文件：{args.file}", f"cannot read {args.file} ({exc.strerror})", code="unreadable_file"))
+        return EXIT_INVALID
+    services = build_services(load_settings(verify_workers=1))
+    try:
+        report = verify(services, pdf)
+    except (UnusablePdf, PdfTooLarge) as exc:
+        _report_error(exc)
+        return EXIT_INVALID
+    finally:
+        services.close()
+    if args.html:
+        Path(args.html).write_text(render_report_html(report), encoding="utf-8")
+    _print_json(report.to_json())
+    for reason in report.reasons:
+        print(f"  {reason.zh}", file=sys.stderr)
+    return EXIT_OK if report.verdict == "valid" else EXIT_FAILED
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -156,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--agency", help="issuing agency id (default: the configured default)")
     issue.add_argument("--docx", help="also write the rendered DOCX here")
     issue.set_defaults(func=cmd_issue)
+
+    verify = sub.add_parser("verify", help="verify a PDF that came back (exit 0 valid, 1 invalid/indeterminate, 2 unusable)")
+    verify.add_argument("file")
+    verify.add_argument("--html", help="also write the printable report here")
+    verify.set_defaults(func=cmd_verify)
 
     serve = sub.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")

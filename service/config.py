@@ -40,6 +40,10 @@ class Settings:
     uno_python: str = "/usr/bin/python3"
     soffice: str = "soffice"
     max_request_bytes: int = 2 * 1024 * 1024
+    verify_max_bytes: int = 20 * 1024 * 1024  # larger uploads get 413
+    verify_timeout: float = 20.0  # seconds one upload may take to check
+    verify_memory_mb: int = 1536  # address space of a verification worker
+    verify_workers: int = 2
     idempotency_wait: float = 60.0
     log_level: str = "INFO"
 

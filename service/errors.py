@@ -3,6 +3,8 @@
     ChengnuoError                      every error we raise on purpose; ``code`` is stable, ``message`` bilingual
     ├── InvalidRequest                 the request itself is malformed (not JSON, wrong shape)        → 400
     ├── InvalidData                    field errors: ``errors`` maps ``field.path`` → [messages]       → 422
+    ├── UnusablePdf                    an upload that is not a PDF we can check (damaged, encrypted …)  → 422
+    ├── PdfTooLarge                    an upload over the size limit                                   → 413
     ├── NotFound                       unknown form, agency or document                               → 404
     ├── Conflict                       idempotency key reused with another body, or still running     → 409
     ├── PipelineError                  a stage failed; the drawn number is voided with the reason
@@ -53,6 +55,14 @@ class InvalidData(ChengnuoError):
     def __init__(self, errors: Mapping[str, list[str]], zh: str = "数据校验未通过", en: str = "the data is invalid") -> None:
         super().__init__(zh, en)
         self.errors = dict(errors)
+
+
+class UnusablePdf(ChengnuoError):
+    code = "unusable_pdf"
+
+
+class PdfTooLarge(ChengnuoError):
+    code = "pdf_too_large"
 
 
 class NotFound(ChengnuoError):

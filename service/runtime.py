@@ -18,6 +18,7 @@ from .signing.certify import DocumentSigner
 from .signing.health import SigningHealth
 from .signing.keys import KeyStore
 from .signing.timestamps import LocalTimeStamper, http_timestamper
+from .verifying.sandbox import SandboxSettings, VerificationSandbox
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Services:
     keys: KeyStore
     signer: DocumentSigner
     signing_health: SigningHealth
+    sandbox: VerificationSandbox
     clock: Callable[[], dt.datetime]
 
     def now(self) -> dt.datetime:
@@ -38,6 +40,7 @@ class Services:
 
     def close(self) -> None:
         self.converter.stop()
+        self.sandbox.stop()
         self.registry.engine.dispose()
 
 
@@ -58,6 +61,7 @@ def build_services(
     settings: Settings,
     *,
     converter: ConverterPool | None = None,
+    sandbox: VerificationSandbox | None = None,
     clock: Callable[[], dt.datetime] | None = None,
 ) -> Services:
     """Builds everything; the converter pool starts on first use unless the caller starts it."""
@@ -81,5 +85,10 @@ def build_services(
         keys=keys,
         signer=DocumentSigner(keys, timestamper),
         signing_health=SigningHealth(keys, timestamper, settings.tsa_url or "local"),
+        sandbox=sandbox
+        or VerificationSandbox(
+            SandboxSettings(workers=settings.verify_workers, timeout=settings.verify_timeout, memory_mb=settings.verify_memory_mb),
+            [str(p) for p in settings.trust_root_files],
+        ),
         clock=clock,
     )

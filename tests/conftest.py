@@ -14,6 +14,7 @@ from service.config import load_settings
 from service.rendering.converter import ConverterPool
 from service.runtime import Services, build_services, pool_settings
 from service.signing.pki import init_pki
+from service.verifying.sandbox import SandboxSettings, VerificationSandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -40,14 +41,23 @@ def pool() -> Iterator[ConverterPool]:
     converter.stop()
 
 
+@pytest.fixture(scope="session")
+def sandbox(pki) -> Iterator[VerificationSandbox]:
+    settings = load_settings(environ={})
+    box = VerificationSandbox(SandboxSettings(workers=2), [str(p) for p in settings.trust_root_files])
+    box.start()
+    yield box
+    box.stop()
+
+
 @pytest.fixture
 def settings(tmp_path: Path):
     return load_settings(environ={"CHENGNUO_DATA_DIR": str(tmp_path / "data")})
 
 
 @pytest.fixture
-def services(settings, pool: ConverterPool) -> Iterator[Services]:
-    svc = build_services(settings, converter=pool)
+def services(settings, pool: ConverterPool, sandbox: VerificationSandbox) -> Iterator[Services]:
+    svc = build_services(settings, converter=pool, sandbox=sandbox)
     yield svc
     svc.registry.engine.dispose()
 

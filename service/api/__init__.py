@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import documents, errors, forms, health, openapi
+from . import documents, errors, forms, health, openapi, verifications
 
 
 def init_app(app: Flask) -> None:
     errors.init_app(app)
     app.register_blueprint(forms.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(verifications.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from marshmallow import ValidationError
 
-from .. import issuing
+from .. import issuing, voiding
 from ..errors import InvalidData, InvalidRequest, NotFound
 from ..forms.fields import flatten_errors
 from ..registry.documents import DocumentRecord
@@ -105,3 +105,10 @@ def pdf(document_id: str) -> Response:
 def docx(document_id: str) -> Response:
     record = _issued(document_id)
     return _file(record, record.docx_path, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx")
+
+
+@bp.post("/<document_id>/void")
+def void(document_id: str) -> Response:
+    body = request.get_json(force=True, silent=True)
+    reason = body.get("reason") if isinstance(body, dict) else None
+    return jsonify(document_json(voiding.void(services(), document_id, reason)))

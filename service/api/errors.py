@@ -21,9 +21,11 @@ from ..errors import (
     InvalidData,
     InvalidRequest,
     NotFound,
+    PdfTooLarge,
     PipelineError,
     TemplateError,
     TimestampUnavailable,
+    UnusablePdf,
     bilingual,
 )
 
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 STATUS: tuple[tuple[type[ChengnuoError], int], ...] = (
     (InvalidRequest, 400),
     (InvalidData, 422),
+    (UnusablePdf, 422),
+    (PdfTooLarge, 413),
     (NotFound, 404),
     (Conflict, 409),
     (ConverterBusy, 503),

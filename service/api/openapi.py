@@ -24,6 +24,28 @@ def _json(ref: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
+_NULLABLE_STRING = {"type": ["string", "null"]}
+VERIFICATION_REPORT = {
+    "type": "object",
+    "required": ["verdict", "reasons", "document", "signatures", "changes_since_issue"],
+    "properties": {
+        "verdict": {"type": "string", "enum": ["valid", "invalid", "indeterminate"]},
+        "reasons": {"type": "array", "items": {"type": "string"}, "description": "Chinese / English, one line each"},
+        "reasons_detail": {"type": "array", "items": {"type": "object", "properties": {
+            "zh": {"type": "string"}, "en": {"type": "string"}, "severity": {"type": "string", "enum": ["invalid", "indeterminate", "info"]}}}},
+        "document": {"type": "object", "required": ["registered"], "properties": {
+            "registered": {"type": "boolean"}, **{k: _NULLABLE_STRING for k in (
+                "id", "form", "form_title", "serial", "number", "agency", "issued_at", "status", "voided_at", "void_reason")}}},
+        "signatures": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "role": {"type": "string"}, "signer": {"type": "string"},
+            "intact": {"type": "boolean"}, "trusted": {"type": "boolean"}, "certification": {"type": "boolean"},
+            "signed_at": _NULLABLE_STRING, "timestamp": _NULLABLE_STRING, "coverage": {"type": "string"},
+            "modifications": _NULLABLE_STRING}}},
+        "changes_since_issue": {"type": "string", "enum": ["none", "form_filling_and_signing", "disallowed"]},
+        "checked_at": {"type": "string"},
+    },
+}
+
 REQUEST_ID = {
     "X-Request-ID": {"description": "the request id, also in the server's logs", "schema": {"type": "string"}},
 }
@@ -42,6 +64,7 @@ def build_spec() -> dict[str, Any]:
     spec.components.schema("Document", schema=DocumentSchema)
     spec.components.schema("Error", schema=ErrorSchema)
     spec.components.schema("FormSummary", schema=FormSummarySchema)
+    spec.components.schema("VerificationReport", VERIFICATION_REPORT)
     form_param = {"name": "form_id", "in": "path", "required": True, "schema": {"type": "string", "enum": list(CATALOGUE)}}
     doc_param = {"name": "document_id", "in": "path", "required": True, "schema": {"type": "string"}}
     spec.path(
@@ -104,6 +127,35 @@ def build_spec() -> dict[str, Any]:
                                 "responses": {"200": {"description": "the file", "content": {mimetype: {"schema": {"type": "string", "format": "binary"}}}},
                                               "404": _error("unknown document, or not issued")}}},
         )
+    spec.path(
+        path="/api/v1/documents/{document_id}/void",
+        operations={"post": {"summary": "void an issued document (it stays in the registry; verification then says invalid)",
+                             "parameters": [doc_param],
+                             "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                                 "type": "object", "required": ["reason"],
+                                 "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}}}}}},
+                             "responses": {"200": _json("Document", "voided"), "404": _error("unknown document"),
+                                           "409": _error("not an issued document"), "422": _error("no reason given")}}},
+    )
+    spec.path(
+        path="/api/v1/verifications",
+        operations={"post": {
+            "summary": "verify a PDF that came back: signatures, changes since issue, registry match",
+            "requestBody": {"required": True, "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                                   "properties": {"file": {"type": "string", "format": "binary"}}}},
+            }},
+            "responses": {
+                "200": {"description": "the report (JSON; an HTML page for Accept: text/html)",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VerificationReport"}},
+                                    "text/html": {"schema": {"type": "string"}}}},
+                "400": _error("no file in the multipart request"),
+                "413": _error("file over the size limit"),
+                "422": _error("not a usable PDF: empty, not a PDF, damaged, encrypted, too complex, too slow"),
+            },
+        }},
+    )
     spec.path(
         path="/v/{serial}",
         operations={"get": {"summary": "the public page a document's QR code opens",

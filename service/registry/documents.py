@@ -104,6 +104,16 @@ class DocumentRegistry:
                 update(documents).where(documents.c.id == document_id).values(status="voided", void_reason=reason[:2000], voided_at=now)
             )
 
+    def void_issued(self, document_id: str, reason: str, now: dt.datetime) -> bool:
+        """Voids the document if it is issued; False if it was not (already voided, or never finished)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(documents)
+                .where(documents.c.id == document_id, documents.c.status == "issued")
+                .values(status="voided", void_reason=reason[:2000], voided_at=now)
+            )
+        return result.rowcount == 1
+
     def get(self, document_id: str) -> DocumentRecord:
         """Raises NotFound."""
         with self.engine.connect() as conn:

@@ -1,0 +1,159 @@
+"""What a PDF's signatures say, found with pyHanko — a pure function of the file's bytes and the trust
+roots, run in a sandboxed worker process (see ``sandbox.py``) because the file may be hostile.
+
+No verdict here: the findings go back to the service, which matches them with its registry and
+decides (``report.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyhanko.keys import load_certs_from_pemder
+from pyhanko.pdf_utils.misc import PdfReadError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+
+from ..errors import UnusablePdf
+
+SERIAL = re.compile(r"登记编号\s*(\d{4}-\d{8}-[0-9A-Z]{4})")
+
+
+@dataclass(frozen=True)
+class SignatureFinding:
+    field: str
+    signer: str  # the certificate's common name
+    signer_subject: str
+    intact: bool
+    valid: bool
+    trusted: bool
+    certification: bool
+    docmdp_ok: bool | None
+    coverage: str  # entire_file | entire_revision | contiguous_block_from_start | unclear
+    modifications: str | None  # none | lta_updates | form_filling | annotations | other
+    signed_at: str | None  # the signer's own claim
+    timestamp: str | None  # from a timestamp token that validated
+    timestamp_trusted: bool
+    cert_valid_at_signing: bool
+    revision: int
+    revision_end: int  # bytes of the file this signature covers
+    reason: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PdfAnalysis:
+    signatures: tuple[SignatureFinding, ...]
+    revisions: int
+    serial: str | None  # from the certification signature's (signed) reason
+    certified_sha256: str | None  # of the revision the certification signature covers
+    fields_certified: tuple[str, ...]  # signature fields present in the certified revision
+    fields_now: tuple[str, ...]  # signature fields in the latest revision
+
+
+def _name(level: object | None) -> str | None:
+    return None if level is None else getattr(level, "name", str(level)).lower()
+
+
+def _common_name(cert: object) -> tuple[str, str]:
+    try:
+        subject = cert.subject  # type: ignore[attr-defined]
+        return str(subject.native.get("common_name", "")), subject.human_friendly
+    except Exception:  # noqa: BLE001 - a malformed certificate leaves the names empty
+        return "", ""
+
+
+def _open(pdf: bytes) -> PdfFileReader:
+    if not pdf.lstrip()[:5].startswith(b"%PDF-") and b"%PDF-" not in pdf[:1024]:
+        raise UnusablePdf("不是 PDF 文件", "this is not a PDF file", code="not_a_pdf")
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=True)
+        reader.root  # noqa: B018 - forces the catalogue to be read
+    except RecursionError:
+        raise UnusablePdf("PDF 结构嵌套过深，无法核验", "the PDF is nested too deeply to be checked", code="pdf_too_complex") from None
+    except (PdfReadError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise UnusablePdf("PDF 文件已损坏或不完整，无法核验", f"the PDF is damaged or incomplete ({type(exc).__name__})", code="damaged_pdf") from None
+    if reader.encrypted:
+        raise UnusablePdf("PDF 文件已加密，无法核验；请上传未加密的原件", "the PDF is encrypted; upload the unencrypted original", code="encrypted_pdf")
+    return reader
+
+
+def _field_names(handler: object) -> tuple[str, ...]:
+    return tuple(sorted(name for name, _value, _ref in fields.enumerate_sig_fields(handler)))  # type: ignore[arg-type]
+
+
+def _finding(pdf: bytes, signature: object, context: ValidationContext) -> SignatureFinding:
+    sig = signature  # pyhanko EmbeddedPdfSignature
+    _, len1, start2, len2 = (list(sig.byte_range) + [0, 0, 0, 0])[:4]  # type: ignore[attr-defined]
+    revision_end = int(start2) + int(len2)
+    reason = str(sig.sig_object.get("/Reason", ""))  # type: ignore[attr-defined]
+    certification = sig.docmdp_level is not None  # type: ignore[attr-defined]
+    base = {"field": str(sig.field_name), "certification": certification, "revision": int(sig.signed_revision),  # type: ignore[attr-defined]
+            "revision_end": revision_end, "reason": reason}
+    try:
+        status = validate_pdf_signature(sig, context, ts_validation_context=context)  # type: ignore[arg-type]
+    except RecursionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to validate is a finding, not a crash
+        signer, subject = _common_name(getattr(sig, "signer_cert", None))
+        return SignatureFinding(signer=signer, signer_subject=subject, intact=False, valid=False, trusted=False,
+                                docmdp_ok=None, coverage="unclear", modifications=None, signed_at=None, timestamp=None,
+                                timestamp_trusted=False, cert_valid_at_signing=False, error=type(exc).__name__, **base)
+    signer, subject = _common_name(status.signing_cert)
+    ts = status.timestamp_validity
+    timestamp = ts.timestamp if ts is not None and ts.intact and ts.valid else None
+    moment = timestamp or status.signer_reported_dt
+    cert = status.signing_cert
+    valid_then = moment is not None and cert.not_valid_before <= moment <= cert.not_valid_after
+    return SignatureFinding(
+        signer=signer,
+        signer_subject=subject,
+        intact=bool(status.intact),
+        valid=bool(status.valid),
+        trusted=bool(status.trusted),
+        docmdp_ok=status.docmdp_ok,
+        coverage=_name(status.coverage) or "unclear",
+        modifications=_name(status.modification_level),
+        signed_at=status.signer_reported_dt.isoformat() if status.signer_reported_dt else None,
+        timestamp=timestamp.isoformat() if timestamp else None,
+        timestamp_trusted=bool(ts is not None and ts.trusted),
+        cert_valid_at_signing=valid_then,
+        **base,
+    )
+
+
+def analyse(pdf: bytes, trust_roots: list[str]) -> PdfAnalysis:
+    """Every signature of ``pdf`` checked against ``trust_roots`` (file paths).
+
+    Raises UnusablePdf for what is not a usable PDF (not a PDF, damaged, encrypted, too complex).
+    """
+    reader = _open(pdf)
+    context = ValidationContext(trust_roots=list(load_certs_from_pemder(trust_roots)), allow_fetching=False)
+    try:
+        embedded = list(reader.embedded_signatures)
+        findings = tuple(_finding(pdf, sig, context) for sig in embedded)
+        fields_now = _field_names(reader)
+        certification = next((f for f in findings if f.certification), None)
+        serial = certified_sha256 = None
+        fields_certified: tuple[str, ...] = ()
+        if certification is not None:
+            match = SERIAL.search(certification.reason)
+            serial = match.group(1) if match else None
+            certified_sha256 = hashlib.sha256(pdf[: certification.revision_end]).hexdigest()
+            fields_certified = _field_names(reader.get_historical_resolver(certification.revision))
+        revisions = reader.xrefs.total_revisions
+    except RecursionError:
+        raise UnusablePdf("PDF 结构嵌套过深，无法核验", "the PDF is nested too deeply to be checked", code="pdf_too_complex") from None
+    except (PdfReadError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise UnusablePdf("PDF 文件已损坏，无法核验", f"the PDF is damaged ({type(exc).__name__})", code="damaged_pdf") from None
+    return PdfAnalysis(findings, revisions, serial, certified_sha256, fields_certified, fields_now)
+
+
+def trust_root_paths(paths: list[Path]) -> list[str]:
+    return [str(p) for p in paths if p.is_file()]

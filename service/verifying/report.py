@@ -1,0 +1,184 @@
+"""The verification report of DESIGN.md, and its verdict — decided here, once, from the signature
+findings and the registry's record.
+
+valid          the issuing agency's certification is intact and chains to a trusted root; the registry
+               issued exactly this revision and has not voided it; nothing after issue goes beyond
+               signing the prepared fields; every later signature is intact.
+invalid        anything forged, altered, added or voided.
+indeterminate  the service cannot decide (a document this registry never issued, an untrusted chain).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..forms import CATALOGUE
+from ..registry.documents import DocumentRecord
+from .analysis import PdfAnalysis, SignatureFinding
+
+VALID, INVALID, INDETERMINATE = "valid", "invalid", "indeterminate"
+ALLOWED_AFTER_ISSUE = {"none", "lta_updates", "form_filling"}
+
+
+@dataclass(frozen=True)
+class Reason:
+    zh: str
+    en: str
+    severity: str  # "invalid" | "indeterminate" | "info"
+
+    def text(self) -> str:
+        return f"{self.zh} / {self.en}"
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    field: str
+    role: str  # the label the form prints for this party, or 签发机关
+    signer: str
+    intact: bool
+    trusted: bool
+    signed_at: str | None
+    timestamp: str | None
+    coverage: str
+    modifications: str | None
+    certification: bool
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    registered: bool
+    id: str | None = None
+    form: str | None = None
+    form_title: str | None = None
+    serial: str | None = None
+    number: str | None = None
+    agency: str | None = None
+    issued_at: str | None = None
+    status: str | None = None
+    voided_at: str | None = None
+    void_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    verdict: str
+    reasons: tuple[Reason, ...]
+    document: DocumentInfo
+    signatures: tuple[SignatureReport, ...]
+    changes_since_issue: str  # none | form_filling_and_signing | disallowed
+    checked_at: str = field(default="")
+
+    def to_json(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["reasons"] = [reason.text() for reason in self.reasons]
+        body["reasons_detail"] = [asdict(reason) for reason in self.reasons]
+        return body
+
+
+def _role(record: DocumentRecord | None, finding: SignatureFinding) -> str:
+    if finding.certification:
+        return "签发机关 / issuing agency"
+    spec = CATALOGUE.get(record.form) if record else None
+    for party in spec.signers if spec else ():
+        if party.role == finding.field:
+            return party.label
+    return finding.field
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def build_report(
+    analysis: PdfAnalysis, record: DocumentRecord | None, agency_name: str | None, now: dt.datetime
+) -> VerificationReport:
+    reasons: list[Reason] = []
+
+    def add(zh: str, en: str, severity: str) -> None:
+        reasons.append(Reason(zh, en, severity))
+
+    certification = next((f for f in analysis.signatures if f.certification), None)
+    later = [f for f in analysis.signatures if f is not certification and certification and f.revision > certification.revision]
+    stray = [f for f in analysis.signatures if f is not certification and f not in later]
+    changes = "none"
+
+    if not analysis.signatures:
+        add("文件中没有任何数字签名，不是本服务签发的文书", "the file carries no digital signature: it is not a document this service issued", INVALID)
+    elif certification is None:
+        add("文件中没有签发机关的认证签名", "the file has no certification signature of an issuing agency", INVALID)
+    else:
+        if certification.error or not certification.intact or not certification.valid:
+            add("签发机关的签名与文件内容不符：文件在签名后被篡改，或签名取自其他文件",
+                "the issuing agency's signature does not match the content: the file was altered after signing, or the signature comes from another file", INVALID)
+        if certification.coverage not in ("entire_file", "entire_revision"):
+            add("签名未完整覆盖所签版本，文件结构异常（可能为签名包装攻击）",
+                "the signature does not cover its whole revision: the file's structure was manipulated (signature wrapping)", INVALID)
+        if certification.intact and not certification.trusted:
+            add(f"签名证书（{certification.signer}）不能追溯到受信任的根证书",
+                f"the signing certificate ({certification.signer}) does not chain to a trusted root", INDETERMINATE)
+        if certification.intact and not certification.timestamp:
+            add("签名没有有效的可信时间戳", "the signature carries no valid trusted timestamp", INDETERMINATE)
+        elif certification.intact and not certification.cert_valid_at_signing:
+            add("签名时签名证书不在有效期内", "the signing certificate was not valid at the time of signing", INVALID)
+        if later or stray:
+            changes = "form_filling_and_signing"
+        if certification.modifications not in ALLOWED_AFTER_ISSUE or certification.docmdp_ok is False:
+            changes = "disallowed"
+            add("签发后文件被改动（增加、修改内容或批注），超出签署预留签名域的许可范围",
+                "the file was changed after issue (content or annotations added or altered) beyond signing the prepared fields", INVALID)
+        new_fields = sorted(set(analysis.fields_now) - set(analysis.fields_certified))
+        if new_fields:
+            changes = "disallowed"
+            add(f"签发后新增了签名域：{'、'.join(new_fields)}", f"signature fields were added after issue: {', '.join(new_fields)}", INVALID)
+        for finding in stray:
+            changes = "disallowed"
+            add(f"签名域 {finding.field} 的签名早于或等同于签发机关的签名，不应存在",
+                f"the signature in {finding.field} is not a later signature of a prepared field", INVALID)
+        for finding in later:
+            if finding.error or not finding.intact or not finding.valid:
+                add(f"{finding.field} 中的后续签名已损坏或与内容不符", f"the later signature in {finding.field} is broken or does not match", INVALID)
+            elif finding.field not in analysis.fields_certified:
+                add(f"{finding.field} 不是签发时预留的签名域", f"{finding.field} is not a signature field prepared at issue", INVALID)
+            elif finding.trusted:
+                add(f"{finding.field} 中有 {finding.signer} 的签名，证书受信任", f"{finding.field} is signed by {finding.signer}, with a trusted certificate", "info")
+            else:
+                add(f"{finding.field} 中有 {finding.signer} 的签名，但其证书不是由受信任的机构签发；这不影响签发机关文书本身的真实性",
+                    f"{finding.field} is signed by {finding.signer}, whose certificate is not from a trusted authority; "
+                    "this does not make the agency's document less authentic", "info")
+
+    document = DocumentInfo(registered=False, serial=analysis.serial)
+    if certification is not None and certification.intact:
+        if analysis.serial is None:
+            add("签名中没有本服务的登记编号", "the signature carries no registry serial of this service", INDETERMINATE)
+        elif record is None:
+            add(f"本服务的登记簿中没有登记编号为 {analysis.serial} 的文书", f"this registry never issued a document with serial {analysis.serial}", INDETERMINATE)
+        else:
+            spec = CATALOGUE.get(record.form)
+            document = DocumentInfo(
+                registered=True, id=record.id, form=record.form, form_title=spec.title if spec else record.form,
+                serial=record.serial, number=record.number, agency=agency_name, issued_at=_iso(record.issued_at),
+                status=record.status, voided_at=_iso(record.voided_at), void_reason=record.void_reason,
+            )
+            if record.status == "voided":
+                when = record.voided_at.astimezone(now.tzinfo).strftime("%Y-%m-%d %H:%M") if record.voided_at else "?"
+                add(f"此文书已于 {when} 作废，原因：{record.void_reason or '未说明'}",
+                    f"this document was voided on {when}; reason: {record.void_reason or 'not given'}", INVALID)
+            elif record.status != "issued" or record.sha256 != analysis.certified_sha256:
+                add("签名版本与登记簿中签发的文书不一致（可能为伪造）",
+                    "the signed revision differs from the document the registry issued (possibly forged)", INVALID)
+
+    severities = {reason.severity for reason in reasons}
+    verdict = INVALID if INVALID in severities else INDETERMINATE if INDETERMINATE in severities else VALID
+    if verdict == VALID:
+        reasons.insert(0, Reason(
+            f"真实有效：{document.agency or ''}签发的{document.form_title or '文书'}（登记编号 {document.serial}），签发后未被改动",
+            f"authentic: issued by {document.agency or 'the agency'} (serial {document.serial}) and not altered since", "info"))
+    signatures = tuple(
+        SignatureReport(field=f.field, role=_role(record, f), signer=f.signer, intact=f.intact, trusted=f.trusted,
+                        signed_at=f.signed_at, timestamp=f.timestamp, coverage=f.coverage, modifications=f.modifications,
+                        certification=f.certification)
+        for f in analysis.signatures
+    )
+    return VerificationReport(verdict, tuple(reasons), document, signatures, changes, checked_at=now.isoformat())

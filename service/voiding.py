@@ -1,0 +1,26 @@
+"""Voiding an issued document: it stays in the registry, and every verification of it says invalid,
+with when and why."""
+
+from __future__ import annotations
+
+import logging
+
+from .errors import Conflict, InvalidData
+from .registry.documents import DocumentRecord
+from .runtime import Services
+
+log = logging.getLogger(__name__)
+
+
+def void(services: Services, document_id: str, reason: object) -> DocumentRecord:
+    """Raises NotFound, InvalidData (no reason given) or Conflict (not an issued document)."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidData({"reason": ["作废须说明原因 / a reason is required"]})
+    if len(reason) > 500:
+        raise InvalidData({"reason": ["不能超过 500 个字符 / may be at most 500 characters long"]})
+    record = services.registry.get(document_id)
+    if not services.registry.void_issued(document_id, reason.strip(), services.now()):
+        raise Conflict(f"该文书当前状态为 {record.status}，不能作废", f"the document is {record.status}; only issued documents can be voided",
+                       code="not_voidable")
+    log.info("voided %s (%s)", record.serial, record.form)
+    return services.registry.get(document_id)

