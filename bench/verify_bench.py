@@ -12,6 +12,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from service.auth.principal import OPERATOR
 from service.config import load_settings
 from service.forms import CATALOGUE
 from service.forms.jsonschema import sample
@@ -34,17 +35,17 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(environ={"CHENGNUO_DATA_DIR": folder}, converter_workers=1, verify_workers=args.workers)
         services = build_services(settings)
         try:
-            record = issue(services, args.form, sample(CATALOGUE[args.form])).document
+            record = issue(services, args.form, sample(CATALOGUE[args.form]), principal=OPERATOR).document
             pdf = services.files.get(record.pdf_path)
             services.converter.stop()
             services.sandbox.start()
             for _ in range(args.workers * 2):  # warm-up: every worker imports pyHanko once
-                assert verify(services, pdf).verdict == "valid"
+                assert verify(services, OPERATOR, pdf).verdict == "valid"
             latencies: list[float] = []
 
             def one(_: int) -> None:
                 started = time.perf_counter()
-                report = verify(services, pdf)
+                report = verify(services, OPERATOR, pdf)
                 latencies.append(time.perf_counter() - started)
                 assert report.verdict == "valid"
 

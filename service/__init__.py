@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
+import os
+import secrets
 import time
+from pathlib import Path
 
 from flask import Flask, Response, g, request
+from flask_limiter import Limiter
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .auth.http import check_csrf, client_address, current_principal
 
 from .config import Settings, load_settings
 from .logs import configure_logging, new_request_id, request_id_var
@@ -22,9 +30,19 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     settings = settings or (services.settings if services else load_settings())
     configure_logging(settings.log_level)
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        SECRET_KEY=settings.secret_key or session_secret(settings.data_dir),
+        SESSION_COOKIE_NAME="chengnuo_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=datetime.timedelta(hours=8),
+    )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)  # type: ignore[method-assign]
     app.extensions["chengnuo"] = services or build_services(settings)
     access = logging.getLogger("chengnuo.access")
 
@@ -33,6 +51,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         g.request_id = new_request_id(request.headers.get("X-Request-ID"))
         g.token = request_id_var.set(g.request_id)
         g.started = time.perf_counter()
+        current_principal()
+        check_csrf()
 
     @app.after_request
     def _finish(response: Response) -> Response:
@@ -50,4 +70,22 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     api.init_app(app)
     web.init_app(app)
+    limiter = Limiter(key_func=client_address, app=app, storage_uri="memory://", headers_enabled=True, strategy="moving-window")
+    for name in ("verifications_api", "public"):
+        limiter.limit(settings.public_rate_limit)(app.blueprints[name])
+    limiter.limit(settings.login_rate_limit, methods=["POST"])(app.view_functions["account.login"])
     return app
+
+
+def session_secret(data_dir: Path) -> str:
+    """The key that signs session cookies: made once, kept in the data folder (mode 0600)."""
+    path = data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret)
+        return secret

@@ -5,6 +5,9 @@ functions as the HTTP API.
     serve [--host H] [--port P]
     verify FILE.pdf [--html OUT.html]
     init-pki
+    user add NAME --role clerk|supervisor|admin [--agency A] · user passwd NAME · user list
+    key add [--agency A …] [--forms F1,F2] [--name N] · key revoke KEY_ID · key list
+    audit verify
     templates check [FORM …]
     forms
 """
@@ -19,6 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import admin
+from .auth.principal import OPERATOR
 from .config import load_settings
 from .errors import ChengnuoError, InvalidData, NotFound, PipelineError
 from .logs import configure_logging
@@ -56,7 +61,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
     settings = load_settings(converter_workers=1)
     services = build_services(settings)
     try:
-        result = issuing.issue(services, args.form, raw, agency_id=args.agency)
+        result = issuing.issue(services, args.form, raw, principal=OPERATOR, agency_id=args.agency)
         record = result.document
         Path(args.out).write_bytes(services.files.get(record.pdf_path))
         if args.docx:
@@ -86,7 +91,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     services = build_services(load_settings(verify_workers=1))
     try:
-        report = verify(services, pdf)
+        report = verify(services, OPERATOR, pdf)
     except (UnusablePdf, PdfTooLarge) as exc:
         _report_error(exc)
         return EXIT_INVALID
@@ -109,6 +114,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     services = app.extensions["chengnuo"]
     log = logging.getLogger("chengnuo.serve")
+    _announce_sign_in(services, f"http://{args.host}:{args.port}")
     log.info("starting %d LibreOffice worker(s)…", settings.converter_workers)
     services.converter.start()
     server = create_server(app, host=args.host, port=args.port, threads=args.threads, channel_timeout=120)
@@ -126,6 +132,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log.info("stopping")
         services.close()
     return EXIT_OK
+
+
+def _announce_sign_in(services, url: str) -> None:  # type: ignore[no-untyped-def]
+    """On the first start, creates the administrator and says, once, how to sign in."""
+    if services.users.count() == 0:
+        _, password = admin.add_user(services, OPERATOR, "admin", "admin", None)
+        print(f"\n  首次启动 / first start: sign in at {url}/login as 'admin' with password: {password}\n"
+              "  （密码只显示这一次 / shown only this once; a new one: .venv/bin/python -m service user passwd admin）\n", flush=True)
+    else:
+        print(f"\n  Sign in at {url}/login (forgotten password: .venv/bin/python -m service user passwd NAME)\n", flush=True)
 
 
 def cmd_templates_check(args: argparse.Namespace) -> int:
@@ -163,6 +179,91 @@ def cmd_init_pki(_args: argparse.Namespace) -> int:
     else:
         print(f"development PKI in {settings.certs_dir} is complete")
     return EXIT_OK
+
+
+def _services():  # type: ignore[no-untyped-def]
+    from .runtime import build_services
+
+    return build_services(load_settings(converter_workers=1, verify_workers=1))
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    services = _services()
+    try:
+        user, password = admin.add_user(services, OPERATOR, args.name, args.role, args.agency)
+    finally:
+        services.close()
+    print(f"created user {user.username} ({user.role}{', ' + user.agency if user.agency else ''}); password, shown once:", file=sys.stderr)
+    print(password)
+    return EXIT_OK
+
+
+def cmd_user_passwd(args: argparse.Namespace) -> int:
+    services = _services()
+    try:
+        password = admin.reset_password(services, OPERATOR, args.name)
+    finally:
+        services.close()
+    print(f"new password of {args.name}, shown once:", file=sys.stderr)
+    print(password)
+    return EXIT_OK
+
+
+def cmd_user_list(_args: argparse.Namespace) -> int:
+    services = _services()
+    try:
+        for user in services.users.list():
+            print(f"{user.username:20} {user.role:11} {user.agency or '*'}")
+    finally:
+        services.close()
+    return EXIT_OK
+
+
+def cmd_key_add(args: argparse.Namespace) -> int:
+    services = _services()
+    try:
+        forms = [f.strip() for f in args.forms.split(",") if f.strip()] if args.forms else ["*"]
+        record, key = admin.add_key(services, OPERATOR, args.name, args.agency or [services.agencies.default.id], forms)
+    finally:
+        services.close()
+    print(f"created API key {record.id} ({record.name}) for {', '.join(record.agencies)}, forms {', '.join(record.forms)}.", file=sys.stderr)
+    print("The key is shown once; send it as 'Authorization: Bearer <key>':", file=sys.stderr)
+    print(key)
+    return EXIT_OK
+
+
+def cmd_key_revoke(args: argparse.Namespace) -> int:
+    services = _services()
+    try:
+        record = admin.revoke_key(services, OPERATOR, args.key_id)
+    finally:
+        services.close()
+    print(f"revoked API key {record.id} ({record.name})")
+    return EXIT_OK
+
+
+def cmd_key_list(_args: argparse.Namespace) -> int:
+    services = _services()
+    try:
+        for key in services.api_keys.list():
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            print(f"{key.id}  {state:18} {','.join(key.agencies):30} {','.join(key.forms):20} {key.name}")
+    finally:
+        services.close()
+    return EXIT_OK
+
+
+def cmd_audit_verify(_args: argparse.Namespace) -> int:
+    services = _services()
+    try:
+        check = services.audit.verify()
+    finally:
+        services.close()
+    if check.ok:
+        print(f"审计链完整 / the audit chain is intact ({check.entries} entries)")
+        return EXIT_OK
+    print(f"审计链已被破坏 / the audit chain is broken: {check.problem}")
+    return EXIT_FAILED
 
 
 def cmd_forms(_args: argparse.Namespace) -> int:
@@ -204,6 +305,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     pki = sub.add_parser("init-pki", help="create the development PKI under certs/ (what is missing)")
     pki.set_defaults(func=cmd_init_pki)
+
+    user = sub.add_parser("user", help="people who sign in").add_subparsers(dest="user_command", required=True)
+    user_add = user.add_parser("add", help="create a user; prints the generated password once")
+    user_add.add_argument("name")
+    user_add.add_argument("--role", required=True, choices=["clerk", "supervisor", "admin"])
+    user_add.add_argument("--agency", help="the agency of a clerk or supervisor")
+    user_add.set_defaults(func=cmd_user_add)
+    user_passwd = user.add_parser("passwd", help="give a user a new generated password (printed once)")
+    user_passwd.add_argument("name")
+    user_passwd.set_defaults(func=cmd_user_passwd)
+    user.add_parser("list", help="list users").set_defaults(func=cmd_user_list)
+
+    key = sub.add_parser("key", help="API keys of calling systems").add_subparsers(dest="key_command", required=True)
+    key_add = key.add_parser("add", help="create an API key; prints it once, alone on the last line")
+    key_add.add_argument("--agency", action="append", help="agency id (repeat for several; default: the default agency)")
+    key_add.add_argument("--forms", help="comma-separated form ids (default: every form)")
+    key_add.add_argument("--name", default="calling system", help="what the key is for")
+    key_add.set_defaults(func=cmd_key_add)
+    key_revoke = key.add_parser("revoke", help="revoke an API key")
+    key_revoke.add_argument("key_id")
+    key_revoke.set_defaults(func=cmd_key_revoke)
+    key.add_parser("list", help="list API keys (never the keys themselves)").set_defaults(func=cmd_key_list)
+
+    audit = sub.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command", required=True)
+    audit.add_parser("verify", help="check the hash chain; names the first entry altered or missing").set_defaults(func=cmd_audit_verify)
 
     forms = sub.add_parser("forms", help="list the forms")
     forms.set_defaults(func=cmd_forms)

@@ -46,6 +46,10 @@ class Settings:
     verify_workers: int = 2
     idempotency_wait: float = 60.0
     log_level: str = "INFO"
+    secret_key: str = ""  # signs session cookies; default: generated once into the data folder
+    public_rate_limit: str = "60 per minute"  # per client address, on verification and the public pages
+    login_rate_limit: str = "10 per minute"  # per client address, on sign-in
+    trusted_proxies: int = 0  # proxies in front of the service whose X-Forwarded-For to believe
 
     @property
     def database(self) -> str:
@@ -60,6 +64,9 @@ class Settings:
         if self.trust_roots.strip():
             return [Path(p.strip()).expanduser() for p in self.trust_roots.split(",") if p.strip()]
         return [self.certs_dir / "root-ca.pem"]
+
+
+_MAY_BE_ZERO = {"trusted_proxies"}
 
 
 def _convert(name: str, raw: str, current: object) -> object:
@@ -78,7 +85,7 @@ def _convert(name: str, raw: str, current: object) -> object:
         raise ConfigurationError(
             f"配置项 CHENGNUO_{name.upper()} 的值 {raw!r} 无效", f"CHENGNUO_{name.upper()}={raw!r} is not a number"
         ) from None
-    if value <= 0:
+    if value < 0 or (value == 0 and name not in _MAY_BE_ZERO):
         raise ConfigurationError(
             f"配置项 CHENGNUO_{name.upper()} 必须大于 0", f"CHENGNUO_{name.upper()} must be greater than 0"
         )

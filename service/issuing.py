@@ -21,7 +21,9 @@ from typing import Any
 import qrcode
 from marshmallow import ValidationError
 
-from .errors import ChengnuoError, Conflict, InvalidData, InvalidRequest, PipelineError
+from .agencies import Agency
+from .auth.principal import Principal, authorize_issue
+from .errors import ChengnuoError, Conflict, Forbidden, InvalidData, InvalidRequest, PipelineError
 from .forms import FormSpec, get_form
 from .forms.fields import flatten_errors
 from .registry.documents import DocumentRecord
@@ -71,20 +73,30 @@ def issue(
     form_id: str,
     raw: Any,
     *,
+    principal: Principal,
     agency_id: str | None = None,
     idempotency_key: str | None = None,
     request_id: str | None = None,
 ) -> IssueResult:
-    """Issues one document. With an ``idempotency_key``, a repeat of the same request returns the first
-    document (``replayed``); the same key with another body raises Conflict.
+    """Issues one document for ``principal``. With an ``idempotency_key`` (scoped to the principal), a
+    repeat of the same request returns the first document (``replayed``); the same key with another
+    body raises Conflict.
 
-    Raises NotFound (form, agency), InvalidData, Conflict, and PipelineError subclasses.
+    Raises NotFound (form, agency), Forbidden, InvalidData, Conflict, and PipelineError subclasses.
     """
+    agency = services.agencies.get(agency_id or principal.default_agency())
+    try:
+        authorize_issue(principal, agency.id, form_id)
+    except Forbidden as exc:
+        services.audit.record(actor=principal.actor, action="issue", object=f"form:{form_id}", outcome="denied",
+                              detail={"agency": agency.id, "error": exc.code})
+        raise
     if idempotency_key is None:
-        return _issue(services, form_id, raw, agency_id, request_id)
-    if not 1 <= len(idempotency_key) <= 255 or not idempotency_key.isprintable():
-        raise InvalidRequest("Idempotency-Key 须为 1–255 个可打印字符", "Idempotency-Key must be 1–255 printable characters")
-    fingerprint = request_fingerprint(form_id, agency_id, raw)
+        return _issue(services, form_id, raw, agency, request_id, principal)
+    if not 1 <= len(idempotency_key) <= 200 or not idempotency_key.isprintable():
+        raise InvalidRequest("Idempotency-Key 须为 1–200 个可打印字符", "Idempotency-Key must be 1–200 printable characters")
+    idempotency_key = f"{principal.kind}:{principal.id}\x1f{idempotency_key}"
+    fingerprint = request_fingerprint(form_id, agency.id, raw)
     deadline = time.monotonic() + services.settings.idempotency_wait
     while True:
         claim = services.registry.claim_key(idempotency_key, fingerprint, services.now())
@@ -102,7 +114,7 @@ def issue(
             raise Conflict("相同请求仍在处理中，请稍后重试", "the same request is still being processed; retry later", code="idempotency_in_progress")
         time.sleep(0.1)
     try:
-        result = _issue(services, form_id, raw, agency_id, request_id)
+        result = _issue(services, form_id, raw, agency, request_id, principal)
     except BaseException:
         services.registry.release_key(idempotency_key)
         raise
@@ -110,7 +122,7 @@ def issue(
     return result
 
 
-def _issue(services: Services, form_id: str, raw: Any, agency_id: str | None, request_id: str | None) -> IssueResult:
+def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_id: str | None, principal: Principal) -> IssueResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
@@ -121,7 +133,6 @@ def _issue(services: Services, form_id: str, raw: Any, agency_id: str | None, re
         started = now
 
     spec, data = validate(form_id, raw)
-    agency = services.agencies.get(agency_id)
     stored_data = spec.schema().dump(data)
     lap("validate")
 
@@ -170,18 +181,24 @@ def _issue(services: Services, form_id: str, raw: Any, agency_id: str | None, re
         )
         lap("store")
     except ChengnuoError as exc:
-        _void_failed(services, record, exc.message)
+        _void_failed(services, record, exc.message, principal, exc.code)
         if isinstance(exc, PipelineError):
             raise
         raise PipelineError(exc.zh, exc.en, code=exc.code) from exc
     except Exception as exc:
         log.exception("issuing %s (%s) failed", record.serial, spec.id)
-        _void_failed(services, record, f"内部错误 / internal error ({type(exc).__name__})")
+        _void_failed(services, record, f"内部错误 / internal error ({type(exc).__name__})", principal, "internal_error")
         raise PipelineError("文书生成失败（内部错误）", "issuing failed (internal error)") from exc
+    services.audit.record(actor=principal.actor, action="issue", object=f"document:{issued.id}", outcome="success",
+                          detail={"serial": issued.serial, "form": spec.id, "agency": agency.id, "number": issued.number,
+                                  "request_id": request_id})
     log.info("issued %s %s number=%s in %.0f ms", spec.id, issued.serial, issued.number, sum(timings.values()) * 1000)
     return IssueResult(issued, timings=timings)
 
 
-def _void_failed(services: Services, record: DocumentRecord, reason: str) -> None:
+def _void_failed(services: Services, record: DocumentRecord, reason: str, principal: Principal, code: str) -> None:
     log.warning("voiding %s (%s): %s", record.serial, record.form, reason)
     services.registry.void(record.id, f"签发失败 / issuing failed: {reason}", services.now())
+    services.audit.record(actor=principal.actor, action="issue", object=f"document:{record.id}", outcome="failure",
+                          detail={"serial": record.serial, "form": record.form, "agency": record.agency, "number": record.number,
+                                  "error": code})

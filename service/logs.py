@@ -7,6 +7,8 @@ import logging
 import re
 import uuid
 
+from .masking import scrub
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -27,6 +29,13 @@ def _record_with_request_id(*args: object, **kwargs: object) -> logging.LogRecor
     return record
 
 
+class ScrubbingFormatter(logging.Formatter):
+    """No log line carries an unmasked ID or mobile number, whatever a message or traceback contains."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Every log record carries ``request_id``; the handler prints it."""
     if logging.getLogRecordFactory() is not _record_with_request_id:
@@ -37,6 +46,6 @@ def configure_logging(level: str = "INFO") -> None:
         return
     handler = logging.StreamHandler()
     handler._chengnuo = True  # type: ignore[attr-defined]
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"))
+    handler.setFormatter(ScrubbingFormatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(level.upper())

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from .agencies import Agencies, load_agencies
+from .audit import AuditLog
+from .auth.api_keys import ApiKeys
+from .auth.users import Users
 from .config import Settings
 from .registry.db import make_engine
 from .registry.documents import DocumentRegistry
@@ -33,6 +36,9 @@ class Services:
     signer: DocumentSigner
     signing_health: SigningHealth
     sandbox: VerificationSandbox
+    api_keys: ApiKeys
+    users: Users
+    audit: AuditLog
     clock: Callable[[], dt.datetime]
 
     def now(self) -> dt.datetime:
@@ -69,6 +75,7 @@ def build_services(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or (lambda: dt.datetime.now(zone))
     keys = KeyStore(settings.certs_dir)
+    engine = make_engine(settings.database)
 
     def timestamper():  # type: ignore[no-untyped-def]
         if settings.tsa_url:
@@ -78,7 +85,7 @@ def build_services(
     return Services(
         settings=settings,
         agencies=load_agencies(settings.agencies_file),
-        registry=DocumentRegistry(make_engine(settings.database)),
+        registry=DocumentRegistry(engine),
         files=FileStore(settings.files_dir),
         renderer=DocxRenderer(settings.templates_dir),
         converter=converter or ConverterPool(pool_settings(settings), workdir=None),
@@ -90,5 +97,8 @@ def build_services(
             SandboxSettings(workers=settings.verify_workers, timeout=settings.verify_timeout, memory_mb=settings.verify_memory_mb),
             [str(p) for p in settings.trust_root_files],
         ),
+        api_keys=ApiKeys(engine),
+        users=Users(engine),
+        audit=AuditLog(engine, settings.data_dir / "audit.head", clock),
         clock=clock,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from .auth.principal import Principal, authorize_void
 from .errors import Conflict, InvalidData
 from .registry.documents import DocumentRecord
 from .runtime import Services
@@ -12,15 +13,19 @@ from .runtime import Services
 log = logging.getLogger(__name__)
 
 
-def void(services: Services, document_id: str, reason: object) -> DocumentRecord:
-    """Raises NotFound, InvalidData (no reason given) or Conflict (not an issued document)."""
+def void(services: Services, principal: Principal, document_id: str, reason: object) -> DocumentRecord:
+    """Raises NotFound (also for another agency's document), Forbidden, InvalidData (no reason given) or
+    Conflict (not an issued document)."""
+    record = services.registry.get(document_id)
+    authorize_void(principal, document_id, record.agency, record.form)
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidData({"reason": ["作废须说明原因 / a reason is required"]})
     if len(reason) > 500:
         raise InvalidData({"reason": ["不能超过 500 个字符 / may be at most 500 characters long"]})
-    record = services.registry.get(document_id)
     if not services.registry.void_issued(document_id, reason.strip(), services.now()):
         raise Conflict(f"该文书当前状态为 {record.status}，不能作废", f"the document is {record.status}; only issued documents can be voided",
                        code="not_voidable")
+    services.audit.record(actor=principal.actor, action="void", object=f"document:{record.id}", outcome="success",
+                          detail={"serial": record.serial, "form": record.form, "agency": record.agency, "reason": reason.strip()})
     log.info("voided %s (%s)", record.serial, record.form)
     return services.registry.get(document_id)

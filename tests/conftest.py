@@ -68,7 +68,28 @@ def app(services: Services):
 
 
 @pytest.fixture
-def client(app):
+def api_key(services: Services) -> str:
+    """A calling system's key for every agency and form."""
+    _, key = services.api_keys.create(name="测试案件系统", agencies=services.agencies.by_id, forms=["*"], now=services.now())
+    return key
+
+
+def keyed_client(app, key: str):
+    """A test client that sends ``key`` with every request, as a calling system does."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+    return client
+
+
+@pytest.fixture
+def client(app, api_key):
+    """A calling system: every request carries its API key."""
+    return keyed_client(app, api_key)
+
+
+@pytest.fixture
+def anonymous(app):
+    """Anyone: no key, no session."""
     return app.test_client()
 
 

@@ -6,7 +6,7 @@ import threading
 
 from service.forms import CATALOGUE
 
-from .conftest import sample
+from .conftest import keyed_client, sample
 
 
 def test_catalogue_lists_every_form_with_title_and_source(client):
@@ -90,12 +90,12 @@ def test_idempotency_key_returns_the_first_document_and_refuses_another_body(cli
     assert len(listed) == 1
 
 
-def test_concurrent_retries_with_one_key_issue_one_document(app):
+def test_concurrent_retries_with_one_key_issue_one_document(app, api_key):
     payload = {"form": "liaison-form", "data": sample("liaison-form")}
     ids: list[str] = []
 
     def post() -> None:
-        response = app.test_client().post("/api/v1/documents", json=payload, headers={"Idempotency-Key": "burst-1"})
+        response = keyed_client(app, api_key).post("/api/v1/documents", json=payload, headers={"Idempotency-Key": "burst-1"})
         ids.append((response.status_code, response.json["id"]))
 
     threads = [threading.Thread(target=post) for _ in range(4)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 import os
 import signal
@@ -69,6 +70,7 @@ def free_port() -> int:
 
 
 def test_serve_starts_the_pool_answers_over_http_and_stops_cleanly(env):
+    key = run("key", "add", "--name", "案件系统", env=env).stdout.strip().splitlines()[-1]
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -85,14 +87,16 @@ def test_serve_starts_the_pool_answers_over_http_and_stops_cleanly(env):
                 time.sleep(0.2)
         assert health["status"] == "ok" and health["checks"]["converter"]["workers"] == 2
         payload = json.dumps({"form": "liaison-form", "data": json.loads((SAMPLES / "liaison-form.json").read_text(encoding="utf-8"))})
-        request = urllib.request.Request(f"{base}/api/v1/documents", data=payload.encode(), headers={"Content-Type": "application/json"})
+        auth = {"Authorization": f"Bearer {key}"}
+        request = urllib.request.Request(f"{base}/api/v1/documents", data=payload.encode(), headers={"Content-Type": "application/json", **auth})
         with urllib.request.urlopen(request, timeout=60) as response:
             assert response.status == 201
             created = json.load(response)
-        with urllib.request.urlopen(f"{base}{created['links']['pdf']}", timeout=10) as response:
+        with urllib.request.urlopen(urllib.request.Request(f"{base}{created['links']['pdf']}", headers=auth), timeout=10) as response:
             assert response.read().startswith(b"%PDF-")
     finally:
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=30)
     assert server.returncode == 0, output
     assert created["id"] and "serving on" in output
+    assert re.search(r"as 'admin' with password: \S{16}", output)  # the first start says how to sign in

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from service import issuing
 from service.agencies import Agency
+from service.auth.principal import OPERATOR
 from service.errors import ConversionError
 from service.numbering import format_serial
 from service.registry.tables import documents
@@ -87,7 +88,7 @@ class FailingConverter:
 def test_a_number_drawn_for_a_failed_document_is_kept_as_voided_with_the_reason(services, pool):
     services.converter = FailingConverter()
     with pytest.raises(ConversionError):
-        issuing.issue(services, "assistance-request-written", sample("assistance-request-written"))
+        issuing.issue(services, "assistance-request-written", sample("assistance-request-written"), principal=OPERATOR)
     with services.registry.engine.connect() as conn:
         rows = conn.execute(select(documents)).all()
     assert len(rows) == 1
@@ -98,6 +99,6 @@ def test_a_number_drawn_for_a_failed_document_is_kept_as_voided_with_the_reason(
     assert failed["pdf_path"] is None
 
     services.converter = pool
-    result = issuing.issue(services, "assistance-request-written", sample("assistance-request-written"))
+    result = issuing.issue(services, "assistance-request-written", sample("assistance-request-written"), principal=OPERATOR)
     assert result.document.number.endswith("〕2号")
     assert result.document.serial != failed["serial"]

@@ -17,7 +17,7 @@ from service.forms import CATALOGUE
 from service.runtime import build_services
 
 from . import pdfcheck, sigcheck
-from .conftest import sample
+from .conftest import keyed_client, sample
 from .tsa_server import TsaServer
 
 
@@ -141,10 +141,10 @@ def test_content_added_after_certification_is_caught(client, root):
     assert not agency.docmdp_ok and agency.modification_level == ModificationLevel.OTHER  # ...but the page was changed
 
 
-def test_signing_against_a_tsa_url_over_http(services, settings):
+def test_signing_against_a_tsa_url_over_http(services, settings, api_key):
     with TsaServer(services.keys) as tsa:
         remote = build_services(dataclasses.replace(settings, tsa_url=tsa.url), converter=services.converter)
-        client = create_app(services=remote).test_client()
+        client = keyed_client(create_app(services=remote), api_key)
         _, pdf = issue(client, "liaison-form")
         assert tsa.requests == 1
         status = sigcheck.signatures(pdf, settings.certs_dir / "root-ca.pem")["agency"]
@@ -156,9 +156,9 @@ def voided_rows(svc):
     return [r for r in svc.registry.list() if r.status == "voided"]
 
 
-def test_tsa_down_fails_the_request_and_voids_the_number(services, settings):
+def test_tsa_down_fails_the_request_and_voids_the_number(services, settings, api_key):
     down = build_services(dataclasses.replace(settings, tsa_url="http://127.0.0.1:9/tsa", tsa_timeout=2), converter=services.converter)
-    client = create_app(services=down).test_client()
+    client = keyed_client(create_app(services=down), api_key)
     response = client.post("/api/v1/documents", json={"form": "assistance-reply", "data": sample("assistance-reply")})
     assert response.status_code == 503 and response.json["error"] == "timestamp_unavailable"
     assert response.headers["Retry-After"]
@@ -177,10 +177,10 @@ def agencies_file(tmp_path, extra: str):
     return path
 
 
-def test_a_missing_key_fails_the_request_clearly_and_voids_the_number(services, settings, tmp_path):
+def test_a_missing_key_fails_the_request_clearly_and_voids_the_number(services, settings, tmp_path, api_key):
     broken = build_services(dataclasses.replace(settings, agencies_file=agencies_file(tmp_path, 'pkcs12 = "missing.p12"')),
                             converter=services.converter)
-    client = create_app(services=broken).test_client()
+    client = keyed_client(create_app(services=broken), api_key)
     response = client.post("/api/v1/documents", json={"form": "liaison-form", "data": sample("liaison-form")})
     assert response.status_code == 500 and response.json["error"] == "signing_key_unavailable"
     assert "晋城市司法局" in response.json["message"]
@@ -190,7 +190,7 @@ def test_a_missing_key_fails_the_request_clearly_and_voids_the_number(services, 
     assert health["status"] == "unavailable" and health["checks"]["signing"]["keys"]["jc-justice"]["ok"] is False
 
 
-def test_a_wrong_passphrase_is_reported_without_revealing_any_passphrase(services, settings, tmp_path, monkeypatch, caplog):
+def test_a_wrong_passphrase_is_reported_without_revealing_any_passphrase(services, settings, tmp_path, monkeypatch, caplog, api_key):
     secret = "wrong-secret-Zq81"
     monkeypatch.setenv("JC_PASS", secret)
     p12 = settings.certs_dir / "agencies" / "jc-justice.p12"
@@ -198,7 +198,7 @@ def test_a_wrong_passphrase_is_reported_without_revealing_any_passphrase(service
         dataclasses.replace(settings, agencies_file=agencies_file(tmp_path, f'pkcs12 = "{p12}"\npassphrase_env = "JC_PASS"')),
         converter=services.converter,
     )
-    client = create_app(services=broken).test_client()
+    client = keyed_client(create_app(services=broken), api_key)
     caplog.set_level("DEBUG")
     response = client.post("/api/v1/documents", json={"form": "liaison-form", "data": sample("liaison-form")})
     assert response.status_code == 500 and response.json["error"] == "signing_key_unavailable"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import documents, errors, forms, health, openapi, verifications
+from . import admin, documents, errors, forms, health, openapi, verifications
 
 
 def init_app(app: Flask) -> None:
@@ -12,5 +12,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(forms.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(verifications.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)

@@ -7,8 +7,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from marshmallow import ValidationError
 
-from .. import issuing, voiding
-from ..errors import InvalidData, InvalidRequest, NotFound
+from .. import documents, issuing, voiding
+from ..auth.http import require_principal
+from ..errors import InvalidData, InvalidRequest
 from ..forms.fields import flatten_errors
 from ..registry.documents import DocumentRecord
 from ..runtime import Services
@@ -63,6 +64,7 @@ def create() -> tuple[Response, int]:
         svc,
         envelope["form"],
         envelope["data"],
+        principal=require_principal(),
         agency_id=envelope["agency"],
         idempotency_key=request.headers.get("Idempotency-Key"),
         request_id=g.get("request_id"),
@@ -74,20 +76,14 @@ def create() -> tuple[Response, int]:
     return response, 201
 
 
-def _issued(document_id: str) -> DocumentRecord:
-    record = services().registry.get(document_id)
-    if record.status != "issued":
-        raise NotFound("该文书未签发或已作废，无法下载", f"document {document_id} is {record.status}; there is nothing to download", code="document_not_available")
-    return record
-
-
 @bp.get("/<document_id>")
 def show(document_id: str) -> Response:
-    return jsonify(document_json(services().registry.get(document_id)))
+    return jsonify(document_json(documents.get_document(services(), require_principal(), document_id)))
 
 
-def _file(record: DocumentRecord, path: str | None, mimetype: str, suffix: str) -> Response:
-    content = services().files.get(path)
+def _file(document_id: str, kind: str, mimetype: str) -> Response:
+    record, content = documents.document_file(services(), require_principal(), document_id, kind)
+    suffix = kind
     response = Response(content, mimetype=mimetype)
     name = f"{record.form}-{record.serial}.{suffix}"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -97,18 +93,16 @@ def _file(record: DocumentRecord, path: str | None, mimetype: str, suffix: str) 
 
 @bp.get("/<document_id>/pdf")
 def pdf(document_id: str) -> Response:
-    record = _issued(document_id)
-    return _file(record, record.pdf_path, "application/pdf", "pdf")
+    return _file(document_id, "pdf", "application/pdf")
 
 
 @bp.get("/<document_id>/docx")
 def docx(document_id: str) -> Response:
-    record = _issued(document_id)
-    return _file(record, record.docx_path, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx")
+    return _file(document_id, "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
 @bp.post("/<document_id>/void")
 def void(document_id: str) -> Response:
     body = request.get_json(force=True, silent=True)
     reason = body.get("reason") if isinstance(body, dict) else None
-    return jsonify(document_json(voiding.void(services(), document_id, reason)))
+    return jsonify(document_json(voiding.void(services(), require_principal(), document_id, reason)))

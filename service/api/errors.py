@@ -18,6 +18,7 @@ from ..errors import (
     ConversionError,
     ConversionTimeout,
     ConverterBusy,
+    Forbidden,
     InvalidData,
     InvalidRequest,
     NotFound,
@@ -25,6 +26,8 @@ from ..errors import (
     PipelineError,
     TemplateError,
     TimestampUnavailable,
+    TooManyAttempts,
+    Unauthorized,
     UnusablePdf,
     bilingual,
 )
@@ -37,6 +40,9 @@ STATUS: tuple[tuple[type[ChengnuoError], int], ...] = (
     (InvalidData, 422),
     (UnusablePdf, 422),
     (PdfTooLarge, 413),
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (TooManyAttempts, 429),
     (NotFound, 404),
     (Conflict, 409),
     (ConverterBusy, 503),
@@ -82,8 +88,10 @@ def handle_chengnuo_error(error: ChengnuoError) -> Response:
     if status >= 500:
         log.error("%s: %s", error.code, error.en, exc_info=error.__cause__ is not None)
     response = error_response(status, error.code, error.message, getattr(error, "errors", None))
-    if isinstance(error, ConverterBusy):
+    if isinstance(error, (ConverterBusy, TooManyAttempts)):
         response.headers["Retry-After"] = str(error.retry_after)
+    elif isinstance(error, Unauthorized):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="chengnuo"'
     elif isinstance(error, TimestampUnavailable):
         response.headers["Retry-After"] = "30"
     return response

@@ -97,7 +97,7 @@ def build_spec() -> dict[str, Any]:
             "post": {
                 "summary": "issue one document",
                 "parameters": [
-                    {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255},
+                    {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 200},
                      "description": "a repeat with the same key and body returns the first document; another body gets 409"},
                 ],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IssueRequest"}}}},
@@ -169,7 +169,57 @@ def build_spec() -> dict[str, Any]:
                             "responses": {"200": {"description": "ready", "content": {"application/json": {"schema": {"type": "object"}}}},
                                           "503": {"description": "not ready", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
     )
-    return spec.to_dict()
+    key_param = {"name": "key_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    text = {"type": "string", "minLength": 1}
+    admin_errors = {"400": _error("malformed request"), "401": _error("not signed in"), "403": _error("not an administrator"),
+                    "422": _error("invalid fields")}
+    spec.path(path="/api/v1/users", operations={
+        "get": {"summary": "the users (administrators)", "responses": {"200": {"description": "users", "content": {"application/json": {"schema": {"type": "object"}}}}}},
+        "post": {"summary": "create a user; the generated password is in the answer, once",
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["username", "role"],
+                     "properties": {"username": text, "role": {"type": "string", "enum": ["clerk", "supervisor", "admin"]}, "agency": text}}}}},
+                 "responses": {"201": {"description": "created", "content": {"application/json": {"schema": {"type": "object"}}}},
+                               "404": _error("unknown agency"), "409": _error("user name taken"), **admin_errors}},
+    })
+    spec.path(path="/api/v1/keys", operations={
+        "get": {"summary": "the API keys (never the keys themselves)", "responses": {"200": {"description": "keys", "content": {"application/json": {"schema": {"type": "object"}}}}}},
+        "post": {"summary": "create an API key for agencies and forms; the key is in the answer, once",
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["name", "agencies"],
+                     "properties": {"name": text, "agencies": {"type": "array", "items": text, "minItems": 1},
+                                    "forms": {"type": "array", "items": text}}}}}},
+                 "responses": {"201": {"description": "created", "content": {"application/json": {"schema": {"type": "object"}}}},
+                               "404": _error("unknown agency"), **admin_errors}},
+    })
+    spec.path(path="/api/v1/keys/{key_id}/revoke", operations={
+        "post": {"summary": "revoke an API key", "parameters": [key_param],
+                 "responses": {"200": {"description": "revoked", "content": {"application/json": {"schema": {"type": "object"}}}},
+                               "404": _error("unknown key"), **admin_errors}},
+    })
+    document = spec.to_dict()
+    document["components"]["securitySchemes"] = {
+        "apiKey": {"type": "http", "scheme": "bearer", "description": "a calling system's key: Authorization: Bearer cnk_…"},
+        "session": {"type": "apiKey", "in": "cookie", "name": "chengnuo_session",
+                    "description": "a signed-in person; state-changing requests also send X-CSRF-Token"},
+    }
+    public = {"/api/v1/forms", "/api/v1/forms/{form_id}", "/api/v1/verifications", "/v/{serial}", "/healthz"}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            if path not in public:
+                operation["security"] = [{"apiKey": []}, {"session": []}]
+                responses.setdefault("401", _error("no or bad credentials"))
+                responses.setdefault("403", _error("not allowed, or CSRF token missing"))
+            else:
+                operation["security"] = []
+                responses.setdefault("401", _error("a bad API key was sent"))
+            if path in ("/api/v1/verifications", "/v/{serial}"):
+                responses.setdefault("429", _error("too many requests from this address; see Retry-After"))
+            if method == "post":
+                responses.setdefault("400", _error("malformed request"))
+                responses.setdefault("403", _error("CSRF token missing for a signed-in session"))
+    return document
 
 
 @bp.get("/api/openapi.json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from ..auth.http import actor
 from ..errors import InvalidRequest
 from ..verifying.verify import verify
 from ..web.report_html import render_report_html
@@ -31,7 +32,7 @@ def wants_html() -> bool:
 @bp.post("")
 def create() -> Response:
     services = current_app.extensions["chengnuo"]
-    report = verify(services, uploaded_pdf(services.settings.verify_max_bytes))
+    report = verify(services, actor(), uploaded_pdf(services.settings.verify_max_bytes))
     if wants_html():
         return Response(render_report_html(report), mimetype="text/html")
     return jsonify(report.to_json())

@@ -78,3 +78,46 @@ idempotency_keys = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("key"),
 )
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(16), primary_key=True),  # public part, shown in listings and logs
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(64), nullable=False),  # sha256 of the whole key; the key itself is never stored
+    Column("agencies", JSON, nullable=False),  # agency ids this key may act for
+    Column("forms", JSON, nullable=False),  # form ids, or ["*"]
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("last_used_at", UTCDateTime(), nullable=True),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(20), nullable=False),  # clerk | supervisor | admin
+    Column("agency", String(64), nullable=True),  # None: every agency (administrators)
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("disabled_at", UTCDateTime(), nullable=True),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", UTCDateTime(), nullable=True),
+)
+
+# Append-only and hash-chained: each entry's hash covers its fields and the previous entry's hash;
+# prev_hash is unique, so two writers can never fork the chain.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(40), nullable=False, index=True),
+    Column("object", String(200), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False, unique=True),
+    Column("hash", String(64), nullable=False),
+)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import public
+from . import account, public
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(public.bp)
+    app.register_blueprint(account.bp)

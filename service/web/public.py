@@ -5,8 +5,25 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 
 from ..forms import CATALOGUE
+from ..masking import mask_id_number, mask_name, mask_phone
 
 bp = Blueprint("public", __name__, template_folder="templates")
+
+
+def personal_summary(data: dict) -> dict[str, str]:
+    """The applicant's (or subject's) name, ID and phone, masked: enough to match a copy to its holder."""
+    holder = data.get("applicant") if isinstance(data.get("applicant"), dict) else data
+    summary: dict[str, str] = {}
+    if isinstance(holder.get("name"), str):
+        summary["name"] = mask_name(holder["name"])
+    elif isinstance(data.get("applicant"), str):
+        summary["name"] = mask_name(data["applicant"])
+    number = holder.get("id_number") or holder.get("credit_code")
+    if isinstance(number, str):
+        summary["id_number"] = mask_id_number(number)
+    if isinstance(holder.get("phone"), str):
+        summary["phone"] = mask_phone(holder["phone"])
+    return summary
 
 
 @bp.get("/v/<serial>")
@@ -26,6 +43,7 @@ def verify_page(serial: str) -> tuple[str, int]:
             agency_name=agency.name if agency else record.agency,
             issued_at=record.issued_at.astimezone(zone) if record.issued_at else None,
             voided_at=record.voided_at.astimezone(zone) if record.voided_at else None,
+            holder=personal_summary(dict(record.data)),
         ),
         200,
     )

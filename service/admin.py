@@ -1,0 +1,52 @@
+"""Managing who may use the service: people and API keys. Administrators (and the operator at the
+CLI) only; every change is audited, and passwords and keys are returned once, never recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .auth.api_keys import ApiKey
+from .auth.principal import Principal, authorize_admin
+from .auth.users import User
+from .errors import InvalidData
+from .forms import CATALOGUE
+from .runtime import Services
+
+
+def add_user(services: Services, principal: Principal, username: str, role: str, agency: str | None) -> tuple[User, str]:
+    """The user and the generated password. Raises Forbidden, InvalidData, Conflict, NotFound (agency)."""
+    authorize_admin(principal)
+    if agency is not None:
+        agency = services.agencies.get(agency).id
+    user, password = services.users.create(username, role, agency, services.now())
+    services.audit.record(actor=principal.actor, action="user.add", object=f"user:{user.username}", outcome="success",
+                          detail={"role": user.role, "agency": user.agency})
+    return user, password
+
+
+def reset_password(services: Services, principal: Principal, username: str) -> str:
+    authorize_admin(principal)
+    password = services.users.reset_password(username)
+    services.audit.record(actor=principal.actor, action="user.password", object=f"user:{username}", outcome="success")
+    return password
+
+
+def add_key(services: Services, principal: Principal, name: str, agencies: Iterable[str], forms: Iterable[str]) -> tuple[ApiKey, str]:
+    """The key's record and the key itself. Raises Forbidden, InvalidData, NotFound (agency)."""
+    authorize_admin(principal)
+    agency_ids = [services.agencies.get(a).id for a in agencies]
+    form_ids = list(forms) or ["*"]
+    unknown = [f for f in form_ids if f != "*" and f not in CATALOGUE]
+    if unknown:
+        raise InvalidData({"forms": [f"未知的表单编号 / unknown form ids: {', '.join(unknown)}"]})
+    record, key = services.api_keys.create(name=name, agencies=agency_ids, forms=form_ids, now=services.now())
+    services.audit.record(actor=principal.actor, action="key.add", object=f"key:{record.id}", outcome="success",
+                          detail={"name": record.name, "agencies": list(record.agencies), "forms": list(record.forms)})
+    return record, key
+
+
+def revoke_key(services: Services, principal: Principal, key_id: str) -> ApiKey:
+    authorize_admin(principal)
+    record = services.api_keys.revoke(key_id, services.now())
+    services.audit.record(actor=principal.actor, action="key.revoke", object=f"key:{record.id}", outcome="success")
+    return record

@@ -1,0 +1,85 @@
+"""The acting party of a request, and the rules of what it may do.
+
+| role        | issue | read, download | void | manage users and keys |
+|-------------|-------|----------------|------|-----------------------|
+| system (API key)  | its agencies and forms | same | same | – |
+| clerk       | own agency | own agency | – | – |
+| supervisor  | own agency | own agency | own agency | – |
+| admin       | – | every agency | – | yes |
+| operator (CLI) | all | all | all | yes |
+
+Another agency's document is reported as not found, so that a key cannot probe for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import Forbidden, NotFound
+
+ROLES = ("clerk", "supervisor", "admin")
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "key" | "user" | "operator" | "public"
+    id: str
+    name: str
+    role: str  # "system" | "clerk" | "supervisor" | "admin" | "operator" | "public"
+    agencies: frozenset[str] | None  # None: every agency
+    forms: frozenset[str] | None = None  # None: every form
+
+    @property
+    def actor(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+    def acts_for(self, agency_id: str) -> bool:
+        return self.agencies is None or agency_id in self.agencies
+
+    def uses(self, form_id: str) -> bool:
+        return self.forms is None or form_id in self.forms
+
+    def default_agency(self) -> str | None:
+        """The agency a request that names none is for: the only one this principal acts for."""
+        if self.agencies is not None and len(self.agencies) == 1:
+            return next(iter(self.agencies))
+        return None
+
+
+OPERATOR = Principal("operator", "cli", "operator", "operator", None, None)
+
+
+def public(address: str) -> Principal:
+    return Principal("public", address, address, "public", frozenset())
+
+
+def _not_found(document_id: str) -> NotFound:
+    return NotFound(f"文书 {document_id} 不存在", f"document {document_id} does not exist", code="document_not_found")
+
+
+def authorize_issue(principal: Principal, agency_id: str, form_id: str) -> None:
+    """Raises Forbidden."""
+    if principal.role not in ("system", "clerk", "supervisor", "operator"):
+        raise Forbidden("您的角色不能签发文书", f"the role {principal.role} cannot issue documents")
+    if not principal.acts_for(agency_id):
+        raise Forbidden(f"无权以行政机关 {agency_id} 的名义签发", f"not allowed to issue for agency {agency_id}")
+    if not principal.uses(form_id):
+        raise Forbidden(f"无权签发表单 {form_id}", f"not allowed to issue the form {form_id}")
+
+
+def authorize_read(principal: Principal, document_id: str, agency_id: str, form_id: str) -> None:
+    """Raises NotFound for another agency's document (its existence is not revealed)."""
+    if principal.role == "public" or not principal.acts_for(agency_id) or not principal.uses(form_id):
+        raise _not_found(document_id)
+
+
+def authorize_void(principal: Principal, document_id: str, agency_id: str, form_id: str) -> None:
+    """Raises NotFound (another agency's document) or Forbidden (a role that may not void)."""
+    authorize_read(principal, document_id, agency_id, form_id)
+    if principal.role not in ("system", "supervisor", "operator"):
+        raise Forbidden("只有主管人员可以作废文书", "only a supervisor can void documents")
+
+
+def authorize_admin(principal: Principal) -> None:
+    if principal.role not in ("admin", "operator"):
+        raise Forbidden("只有管理员可以管理用户和密钥", "only an administrator can manage users and keys")

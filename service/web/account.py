@@ -1,0 +1,61 @@
+"""Signing in and out, and the landing page."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
+
+from ..auth.http import client_address, csrf_token, current_principal
+from ..errors import TooManyAttempts, Unauthorized
+
+bp = Blueprint("account", __name__, template_folder="templates")
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and not urlparse(target).netloc:
+        return target
+    return url_for("account.home")
+
+
+@bp.get("/")
+def home() -> str:
+    return render_template("home.html", principal=current_principal(), csrf_token=csrf_token())
+
+
+@bp.get("/login")
+def login_form() -> str:
+    return render_template("login.html", csrf_token=csrf_token(), next=request.args.get("next", ""), error=None, username="")
+
+
+@bp.post("/login")
+def login() -> Response | tuple[str, int]:
+    services = current_app.extensions["chengnuo"]
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    try:
+        user = services.users.authenticate(username, password, services.now())
+    except (Unauthorized, TooManyAttempts) as exc:
+        services.audit.record(actor=f"public:{client_address()}", action="login", object=f"user:{username[:64]}",
+                              outcome="locked" if isinstance(exc, TooManyAttempts) else "failure", detail={"error": exc.code})
+        page = render_template("login.html", csrf_token=csrf_token(), next=request.form.get("next", ""), error=exc, username=username)
+        if isinstance(exc, TooManyAttempts):
+            return Response(page, status=429, headers={"Retry-After": str(exc.retry_after)})
+        return page, 401
+    session.clear()
+    session.permanent = True
+    session["user_id"] = user.id
+    csrf_token()
+    services.audit.record(actor=f"user:{user.username}", action="login", object=f"user:{user.username}", outcome="success",
+                          detail={"address": client_address()})
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    principal = current_principal()
+    if principal is not None:
+        current_app.extensions["chengnuo"].audit.record(actor=principal.actor, action="logout", object=f"user:{principal.name}",
+                                                        outcome="success")
+    session.clear()
+    return redirect(url_for("account.login_form"))
