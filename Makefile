@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 SYSTEM_PACKAGES := libreoffice-writer-nogui python3-uno fonts-noto-cjk fonts-hanazono \
-                   poppler-utils qpdf python3-venv fontconfig libnss3-tools
+                   poppler-utils qpdf python3-venv fontconfig libnss3-tools chromium
 FANDOL := /usr/local/share/fonts/fandol/FandolFang-Regular.otf
 
 .PHONY: run test bench check templates system venv certs clean

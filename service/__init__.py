@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     settings = settings or (services.settings if services else load_settings())
     configure_logging(settings.log_level)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder="web/static", static_url_path="/static")
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         SECRET_KEY=settings.secret_key or session_secret(settings.data_dir),
@@ -44,6 +44,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)  # type: ignore[method-assign]
     app.extensions["chengnuo"] = services or build_services(settings)
+    zone = app.extensions["chengnuo"].now().tzinfo
+    app.jinja_env.filters["local"] = lambda value: value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else "—"
     access = logging.getLogger("chengnuo.access")
 
     @app.before_request
@@ -71,7 +73,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     api.init_app(app)
     web.init_app(app)
     limiter = Limiter(key_func=client_address, app=app, storage_uri="memory://", headers_enabled=True, strategy="moving-window")
-    for name in ("verifications_api", "public"):
+    for name in ("verifications_api", "public", "verify_pages"):
         limiter.limit(settings.public_rate_limit)(app.blueprints[name])
     limiter.limit(settings.login_rate_limit, methods=["POST"])(app.view_functions["account.login"])
     return app

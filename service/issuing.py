@@ -27,6 +27,7 @@ from .errors import ChengnuoError, Conflict, Forbidden, InvalidData, InvalidRequ
 from .forms import FormSpec, get_form
 from .forms.fields import flatten_errors
 from .registry.documents import DocumentRecord
+from .rendering.draft import mark_draft
 from .signing.certify import SignatureRequest
 from .runtime import Services
 
@@ -194,6 +195,26 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
                                   "request_id": request_id})
     log.info("issued %s %s number=%s in %.0f ms", spec.id, issued.serial, issued.number, sum(timings.values()) * 1000)
     return IssueResult(issued, timings=timings)
+
+
+def preview(services: Services, form_id: str, raw: Any, *, principal: Principal, agency_id: str | None = None) -> bytes:
+    """The form rendered as a 样稿: marked as a draft on every page, no number drawn, not signed, not
+    registered. Raises what ``issue`` raises before numbering, and the conversion errors."""
+    agency = services.agencies.get(agency_id or principal.default_agency())
+    authorize_issue(principal, agency.id, form_id)
+    spec, data = validate(form_id, raw)
+    today = services.now().date()
+    context = spec.context(data, today)
+    context.update({
+        "number": "（样稿，未编号）" if spec.number_kind else None,
+        "serial": "样稿 · 未登记",
+        "verify_url": "样稿不可核验 / a draft cannot be verified",
+        "agency": agency.public(),
+        "issued_on": today,
+        "form": {"id": spec.id, "title": spec.title},
+    })
+    docx = services.renderer.render(spec.template, context, qr_png("样稿 未签发 不可核验 / DRAFT, NOT ISSUED"))
+    return mark_draft(services.converter.convert(docx))
 
 
 def _void_failed(services: Services, record: DocumentRecord, reason: str, principal: Principal, code: str) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import numbering
@@ -126,6 +126,37 @@ class DocumentRegistry:
         with self.engine.connect() as conn:
             row = conn.execute(select(documents).where(documents.c.serial == serial)).first()
         return DocumentRecord.from_row(row) if row else None
+
+    def search(
+        self,
+        *,
+        agencies: frozenset[str] | None,
+        text: str = "",
+        form: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        page: int = 1,
+        per_page: int = 20,
+    ) -> tuple[list[DocumentRecord], int]:
+        """Documents of ``agencies`` (None: all), newest first, whose number, serial or applicant contains
+        ``text``; and how many match in all."""
+        conditions = []
+        if agencies is not None:
+            conditions.append(documents.c.agency.in_(sorted(agencies)))
+        if text.strip():
+            pattern = f"%{text.strip().replace('%', '').replace('_', '')}%"
+            conditions.append(or_(documents.c.number.like(pattern), documents.c.serial.like(pattern), documents.c.subject.like(pattern)))
+        if form:
+            conditions.append(documents.c.form == form)
+        if since:
+            conditions.append(documents.c.created_at >= since)
+        if until:
+            conditions.append(documents.c.created_at < until)
+        query = select(documents).where(and_(*conditions)) if conditions else select(documents)
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            rows = conn.execute(query.order_by(documents.c.created_at.desc()).limit(per_page).offset((page - 1) * per_page))
+            return [DocumentRecord.from_row(row) for row in rows], int(total)
 
     def list(self, *, status: str | None = None, limit: int = 100) -> list[DocumentRecord]:
         query = select(documents).order_by(documents.c.created_at.desc()).limit(limit)

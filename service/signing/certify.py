@@ -27,6 +27,7 @@ from ..forms import FormSpec
 from . import spots
 from .keys import KeyStore
 from .seal import seal_png
+from .sync import run_sync
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class DocumentSigner:
             pdf_signer = signers.PdfSigner(
                 metadata, signer=signer, timestamper=timestamper, stamp_style=self.seal_style(agency) if spec.seal else None
             )
-            out = pdf_signer.sign_pdf(writer, existing_fields_only=True, bytes_reserved=BYTES_RESERVED)
+            out = run_sync(lambda: pdf_signer.async_sign_pdf(writer, existing_fields_only=True, bytes_reserved=BYTES_RESERVED))
         except (SigningKeyUnavailable, TimestampUnavailable):
             raise
         except (TimestampRequestError, OSError) as exc:

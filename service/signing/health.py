@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import threading
 import time
@@ -14,6 +13,7 @@ from pyhanko.sign.timestamps import TimeStamper
 from ..agencies import Agency
 from ..errors import ChengnuoError
 from .keys import KeyStore
+from .sync import run_sync
 
 
 class SigningHealth:
@@ -40,7 +40,7 @@ class SigningHealth:
                 keys[agency.id] = {"ok": False, "error": exc.message}
         try:
             digest = hashlib.sha256(b"chengnuo health probe").digest()
-            asyncio.run(self.timestamper().async_timestamp(digest, "sha256"))
+            run_sync(lambda: self.timestamper().async_timestamp(digest, "sha256"))
             tsa: dict[str, Any] = {"ok": True, "tsa": self.tsa_label}
         except ChengnuoError as exc:
             tsa = {"ok": False, "tsa": self.tsa_label, "error": exc.message}

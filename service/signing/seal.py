@@ -31,7 +31,7 @@ _EM_ASCENT = 0.88  # CJK fonts put the ideographic em box from 0.12 em below the
 
 
 @lru_cache(maxsize=1)
-def _font_files() -> tuple[tuple[str, int], ...]:
+def font_files() -> tuple[tuple[str, int], ...]:
     """(path, face index) of the bold song faces to draw with, in order of preference; asks fontconfig once."""
     files: list[tuple[str, int]] = []
     if FANDOL_SONG_BOLD.is_file():
@@ -56,7 +56,7 @@ def _font_files() -> tuple[tuple[str, int], ...]:
 
 @lru_cache(maxsize=8)
 def _fonts(em: int) -> tuple[ImageFont.FreeTypeFont, ...]:
-    return tuple(ImageFont.truetype(p, em, index=i, layout_engine=ImageFont.Layout.BASIC) for p, i in _font_files())
+    return tuple(ImageFont.truetype(p, em, index=i, layout_engine=ImageFont.Layout.BASIC) for p, i in font_files())
 
 
 def _font_for(char: str, em: int) -> ImageFont.FreeTypeFont:

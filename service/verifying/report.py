@@ -87,8 +87,8 @@ def _role(record: DocumentRecord | None, finding: SignatureFinding) -> str:
     return finding.field
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
+def _iso(value: dt.datetime | None, zone: dt.tzinfo | None) -> str | None:
+    return value.astimezone(zone).isoformat(timespec="seconds") if value else None
 
 
 def build_report(
@@ -158,8 +158,8 @@ def build_report(
             spec = CATALOGUE.get(record.form)
             document = DocumentInfo(
                 registered=True, id=record.id, form=record.form, form_title=spec.title if spec else record.form,
-                serial=record.serial, number=record.number, agency=agency_name, issued_at=_iso(record.issued_at),
-                status=record.status, voided_at=_iso(record.voided_at), void_reason=record.void_reason,
+                serial=record.serial, number=record.number, agency=agency_name, issued_at=_iso(record.issued_at, now.tzinfo),
+                status=record.status, voided_at=_iso(record.voided_at, now.tzinfo), void_reason=record.void_reason,
             )
             if record.status == "voided":
                 when = record.voided_at.astimezone(now.tzinfo).strftime("%Y-%m-%d %H:%M") if record.voided_at else "?"
@@ -181,4 +181,4 @@ def build_report(
                         certification=f.certification)
         for f in analysis.signatures
     )
-    return VerificationReport(verdict, tuple(reasons), document, signatures, changes, checked_at=now.isoformat())
+    return VerificationReport(verdict, tuple(reasons), document, signatures, changes, checked_at=now.isoformat(timespec="seconds"))

@@ -1,12 +1,14 @@
-"""HTML pages. For now: the public page a document's QR code opens."""
+"""HTML pages for clerks (signed in) and verifiers (public), over the same functions as the API."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from . import account, public
+from . import account, clerk, public, verify_pages
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(verify_pages.bp)
+    app.register_blueprint(clerk.bp)

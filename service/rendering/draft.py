@@ -1,0 +1,49 @@
+"""Previews (样稿): the rendered form, marked across every page as a draft — not numbered, not signed,
+not registered, so that nobody can take one for an issued document."""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+
+from PIL import Image, ImageDraw, ImageFont
+from pyhanko.pdf_utils import layout
+from pyhanko.pdf_utils.images import PdfImage
+import pypdfium2 as pdfium
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.stamp import StaticStampStyle
+from pyhanko.stamp.static import StaticContentStamp
+
+from ..signing.seal import font_files
+
+MARK = "样稿 · 未签发"
+SIZE = 420  # points: the mark's square box
+
+
+@lru_cache(maxsize=1)
+def _mark_image() -> Image.Image:
+    path, index = font_files()[0]
+    font = ImageFont.truetype(path, 150, index=index)
+    text = Image.new("RGBA", (1400, 220), (0, 0, 0, 0))
+    ImageDraw.Draw(text).text((700, 110), MARK, font=font, fill=(200, 40, 40, 70), anchor="mm")
+    return text.rotate(35, expand=True, resample=Image.Resampling.BICUBIC)
+
+
+def mark_draft(pdf: bytes) -> bytes:
+    """The PDF with the draft mark over the middle of each page."""
+    document = pdfium.PdfDocument(pdf)
+    try:
+        sizes = [document[i].get_size() for i in range(len(document))]
+    finally:
+        document.close()
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    style = StaticStampStyle(background=PdfImage(_mark_image()), border_width=0, background_opacity=1.0,
+                             background_layout=layout.SimpleBoxLayoutRule(x_align=layout.AxisAlignment.ALIGN_MID,
+                                                                          y_align=layout.AxisAlignment.ALIGN_MID,
+                                                                          margins=layout.Margins.uniform(0)))
+    for index, (width, height) in enumerate(sizes):
+        stamp = StaticContentStamp(writer=writer, style=style, box=layout.BoxConstraints(width=SIZE, height=SIZE))
+        stamp.apply(index, int((width - SIZE) / 2), int((height - SIZE) / 2))
+    result = io.BytesIO()
+    writer.write(result)
+    return result.getvalue()

@@ -1,0 +1,156 @@
+"""Pages for window clerks: the forms, a form's page (preview, issue), the documents (search, download,
+verify, void). Signed-in people only; every page calls the same functions as the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+
+from .. import documents, issuing, voiding
+from ..auth.http import csrf_token, current_principal
+from ..auth.principal import Principal
+from ..errors import ChengnuoError, InvalidData, NotFound
+from ..forms import CATALOGUE, get_form
+from ..forms.jsonschema import sample
+from ..verifying.verify import verify
+from . import formbuilder
+
+bp = Blueprint("clerk", __name__, template_folder="templates")
+PER_PAGE = 20
+
+
+def services():  # type: ignore[no-untyped-def]
+    return current_app.extensions["chengnuo"]
+
+
+@bp.before_request
+def _signed_in() -> Response | None:
+    if current_principal() is None:
+        return redirect(url_for("account.login_form", next=request.full_path.rstrip("?")))
+    return None
+
+
+def _page(template: str, status: int = 200, **context) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+    return render_template(template, principal=current_principal(), csrf_token=csrf_token(), **context), status
+
+
+@bp.get("/forms")
+def forms() -> tuple[str, int]:
+    principal: Principal = current_principal()  # type: ignore[assignment]
+    visible = [spec for spec in CATALOGUE.values() if principal.uses(spec.id)]
+    return _page("forms.html", forms=visible)
+
+
+def _form_page(form_id: str, values: dict, errors: dict, status: int = 200, message: ChengnuoError | None = None) -> tuple[str, int]:
+    spec = get_form(form_id)
+    principal: Principal = current_principal()  # type: ignore[assignment]
+    agencies = [a for a in services().agencies.by_id.values() if principal.acts_for(a.id)]
+    fields = formbuilder.form_fields(spec.schema)
+    labels = {path: formbuilder.label_for(fields, path) for path in errors}
+    return _page("form.html", status, spec=spec, fields=fields, values=values, errors=errors, labels=labels,
+                 row_count=formbuilder.row_count, message=message, agencies=agencies,
+                 agency=values.get("_agency") or principal.default_agency() or services().agencies.default.id)
+
+
+@bp.get("/forms/<form_id>")
+def form(form_id: str) -> tuple[str, int]:
+    spec = get_form(form_id)
+    values = formbuilder.flatten(sample(spec)) if request.args.get("sample") else {}
+    return _form_page(form_id, values, {})
+
+
+@bp.post("/forms/<form_id>")
+def submit(form_id: str) -> Response | tuple[str, int]:
+    spec = get_form(form_id)
+    fields = formbuilder.form_fields(spec.schema)
+    values = formbuilder.page_values(request.form)
+    agency = request.form.get("_agency") or None
+    action = request.form.get("_action", "issue")
+    if action.startswith(("add:", "remove:")):
+        values = formbuilder.apply_action(fields, values, action)
+        return _form_page(form_id, {**values, "_agency": agency or ""}, {})
+    data = formbuilder.to_data(fields, values)
+    principal: Principal = current_principal()  # type: ignore[assignment]
+    try:
+        if action == "preview":
+            pdf = issuing.preview(services(), form_id, data, principal=principal, agency_id=agency)
+            response = Response(pdf, mimetype="application/pdf")
+            response.headers["Content-Disposition"] = f'inline; filename="{form_id}-preview.pdf"'
+            return response
+        result = issuing.issue(services(), form_id, data, principal=principal, agency_id=agency)
+    except InvalidData as exc:
+        return _form_page(form_id, {**values, "_agency": agency or ""}, exc.errors, 422, exc)
+    except ChengnuoError as exc:
+        from ..api.errors import status_of
+
+        return _form_page(form_id, {**values, "_agency": agency or ""}, {}, status_of(exc), exc)
+    return redirect(url_for("clerk.document", document_id=result.document.id, issued=1))
+
+
+def _date(value: str | None, *, end: bool = False) -> dt.datetime | None:
+    try:
+        day = dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    if day is None:
+        return None
+    zone = services().now().tzinfo
+    return dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time(), tzinfo=zone)
+
+
+@bp.get("/documents")
+def document_list() -> tuple[str, int]:
+    principal: Principal = current_principal()  # type: ignore[assignment]
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    form_id = request.args.get("form") or None
+    records, total = services().registry.search(
+        agencies=principal.agencies, text=request.args.get("q", ""), form=form_id if form_id in CATALOGUE else None,
+        since=_date(request.args.get("from")), until=_date(request.args.get("to"), end=True), page=page, per_page=PER_PAGE,
+    )
+    return _page("documents.html", records=records, total=total, page=page, pages=max(1, math.ceil(total / PER_PAGE)),
+                 query=request.args, forms=CATALOGUE)
+
+
+@bp.get("/documents/<document_id>")
+def document(document_id: str) -> tuple[str, int]:
+    principal: Principal = current_principal()  # type: ignore[assignment]
+    record = documents.get_document(services(), principal, document_id)
+    report = None
+    if record.status in ("issued", "voided") and record.pdf_path:
+        report = verify(services(), principal, services().files.get(record.pdf_path))
+    return _page("document.html", record=record, spec=CATALOGUE.get(record.form), report=report,
+                 issued=request.args.get("issued") == "1", may_void=principal.role in ("supervisor", "operator") and record.status == "issued",
+                 agency=services().agencies.by_id.get(record.agency))
+
+
+@bp.get("/documents/<document_id>/<kind>")
+def download(document_id: str, kind: str) -> Response:
+    if kind not in ("pdf", "docx"):
+        raise NotFound("没有这种下载", "no such download", code="not_found")
+    record, content = documents.document_file(services(), current_principal(), document_id, kind)  # type: ignore[arg-type]
+    mimetype = "application/pdf" if kind == "pdf" else "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    response = Response(content, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{record.form}-{record.serial}.{kind}"'
+    return response
+
+
+@bp.post("/documents/<document_id>/void")
+def void(document_id: str) -> Response | tuple[str, int]:
+    principal: Principal = current_principal()  # type: ignore[assignment]
+    if request.form.get("confirm") != "yes":
+        record = documents.get_document(services(), principal, document_id)
+        return _page("document.html", 422, record=record, spec=CATALOGUE.get(record.form), report=None, issued=False,
+                     may_void=True, agency=services().agencies.by_id.get(record.agency),
+                     void_error="请勾选确认框后再作废 / tick the confirmation box to void", reason=request.form.get("reason", ""))
+    try:
+        voiding.void(services(), principal, document_id, request.form.get("reason", ""))
+    except InvalidData as exc:
+        record = documents.get_document(services(), principal, document_id)
+        return _page("document.html", 422, record=record, spec=CATALOGUE.get(record.form), report=None, issued=False,
+                     may_void=True, agency=services().agencies.by_id.get(record.agency), void_error=exc.errors["reason"][0], reason="")
+    return redirect(url_for("clerk.document", document_id=document_id))
