@@ -36,7 +36,7 @@ class Settings:
     converter_start_timeout: float = 60.0
     converter_max_jobs: int = 200
     converter_queue_limit: int = 16
-    converter_queue_wait: float = 30.0
+    converter_queue_wait: float = 10.0
     uno_python: str = "/usr/bin/python3"
     soffice: str = "soffice"
     max_request_bytes: int = 2 * 1024 * 1024

@@ -190,6 +190,7 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
         log.exception("issuing %s (%s) failed", record.serial, spec.id)
         _void_failed(services, record, f"内部错误 / internal error ({type(exc).__name__})", principal, "internal_error")
         raise PipelineError("文书生成失败（内部错误）", "issuing failed (internal error)") from exc
+    services.metrics.observe_issue(spec.id, timings)
     services.audit.record(actor=principal.actor, action="issue", object=f"document:{issued.id}", outcome="success",
                           detail={"serial": issued.serial, "form": spec.id, "agency": agency.id, "number": issued.number,
                                   "request_id": request_id})
@@ -219,6 +220,7 @@ def preview(services: Services, form_id: str, raw: Any, *, principal: Principal,
 
 def _void_failed(services: Services, record: DocumentRecord, reason: str, principal: Principal, code: str) -> None:
     log.warning("voiding %s (%s): %s", record.serial, record.form, reason)
+    services.metrics.failed.labels(form=record.form, error=code).inc()
     services.registry.void(record.id, f"签发失败 / issuing failed: {reason}", services.now())
     services.audit.record(actor=principal.actor, action="issue", object=f"document:{record.id}", outcome="failure",
                           detail={"serial": record.serial, "form": record.form, "agency": record.agency, "number": record.number,

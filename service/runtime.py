@@ -11,6 +11,7 @@ from .agencies import Agencies, load_agencies
 from .audit import AuditLog
 from .auth.api_keys import ApiKeys
 from .auth.users import Users
+from .metrics import Metrics
 from .config import Settings
 from .registry.db import make_engine
 from .registry.documents import DocumentRegistry
@@ -39,6 +40,7 @@ class Services:
     api_keys: ApiKeys
     users: Users
     audit: AuditLog
+    metrics: Metrics
     clock: Callable[[], dt.datetime]
 
     def now(self) -> dt.datetime:
@@ -76,6 +78,7 @@ def build_services(
     clock = clock or (lambda: dt.datetime.now(zone))
     keys = KeyStore(settings.certs_dir)
     engine = make_engine(settings.database)
+    converter = converter or ConverterPool(pool_settings(settings), workdir=None)
 
     def timestamper():  # type: ignore[no-untyped-def]
         if settings.tsa_url:
@@ -88,7 +91,7 @@ def build_services(
         registry=DocumentRegistry(engine),
         files=FileStore(settings.files_dir),
         renderer=DocxRenderer(settings.templates_dir),
-        converter=converter or ConverterPool(pool_settings(settings), workdir=None),
+        converter=converter,
         keys=keys,
         signer=DocumentSigner(keys, timestamper),
         signing_health=SigningHealth(keys, timestamper, settings.tsa_url or "local"),
@@ -100,5 +103,6 @@ def build_services(
         api_keys=ApiKeys(engine),
         users=Users(engine),
         audit=AuditLog(engine, settings.data_dir / "audit.head", clock),
+        metrics=Metrics(converter.status),
         clock=clock,
     )

@@ -156,3 +156,26 @@ def test_times_are_returned_with_their_offset(client):
     issued = dt.datetime.fromisoformat(body["issued_at"])
     assert created.utcoffset() == dt.timedelta(0) and issued >= created
     assert abs(dt.datetime.now(dt.timezone.utc) - issued) < dt.timedelta(minutes=5)
+
+
+def test_metrics_count_documents_stages_and_verifications(client, anonymous):
+    body = client.post("/api/v1/documents", json={"form": "liaison-form", "data": sample("liaison-form")}).json
+    client.post("/api/v1/documents", json={"form": "liaison-form", "data": {}})
+    anonymous.post("/api/v1/verifications", data=client.get(body["links"]["pdf"]).data, content_type="application/pdf")
+    text = anonymous.get("/metrics").get_data(as_text=True)
+    assert 'chengnuo_documents_issued_total{form="liaison-form"} 1.0' in text
+    for stage in ("validate", "number", "render", "convert", "sign", "store"):
+        assert f'chengnuo_stage_seconds_count{{stage="{stage}"}} 1.0' in text
+    assert 'chengnuo_verifications_total{verdict="valid"} 1.0' in text
+    assert "chengnuo_converter_queue_depth 0.0" in text and "chengnuo_converter_worker_restarts_total" in text
+
+
+def test_a_full_converter_queue_answers_429_with_retry_after(app, client, services, monkeypatch):
+    from service.errors import ConverterBusy
+
+    def busy(docx: bytes) -> bytes:
+        raise ConverterBusy("文档转换繁忙，请稍后重试", "all converters are busy and the queue is full; retry later", retry_after=3)
+
+    monkeypatch.setattr(services.converter, "convert", busy)
+    response = client.post("/api/v1/documents", json={"form": "liaison-form", "data": sample("liaison-form")})
+    assert response.status_code == 429 and response.headers["Retry-After"] == "3" and response.json["error"] == "converter_busy"

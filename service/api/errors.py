@@ -45,7 +45,7 @@ STATUS: tuple[tuple[type[ChengnuoError], int], ...] = (
     (TooManyAttempts, 429),
     (NotFound, 404),
     (Conflict, 409),
-    (ConverterBusy, 503),
+    (ConverterBusy, 429),
     (TimestampUnavailable, 503),
     (ConversionTimeout, 504),
     (ConversionError, 502),

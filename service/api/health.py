@@ -8,6 +8,7 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify
 
 from ..forms import CATALOGUE
+from ..metrics import CONTENT_TYPE
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -31,3 +32,8 @@ def healthz() -> tuple[Response, int]:
     checks["converter"] = {"ok": pool["workers"] > 0, **pool}
     healthy = all(check["ok"] for check in checks.values())
     return jsonify({"status": "ok" if healthy else "unavailable", "checks": checks}), 200 if healthy else 503
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    return Response(current_app.extensions["chengnuo"].metrics.exposition(), content_type=CONTENT_TYPE)

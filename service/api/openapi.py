@@ -109,7 +109,8 @@ def build_spec() -> dict[str, Any]:
                     "422": _error("invalid data: every bad field by its path"),
                     "500": _error("issuing failed; the drawn number is voided with the reason"),
                     "502": _error("conversion failed"),
-                    "503": _error("converters busy; see Retry-After"),
+                    "429": _error("converters busy, queue full; see Retry-After"),
+                    "503": _error("the timestamping service is unavailable; see Retry-After"),
                     "504": _error("conversion timed out"),
                 },
             }
@@ -164,6 +165,11 @@ def build_spec() -> dict[str, Any]:
                                           "404": {"description": "unknown serial", "content": {"text/html": {"schema": {"type": "string"}}}}}}},
     )
     spec.path(
+        path="/metrics",
+        operations={"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text exposition format",
+                                                                               "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+    )
+    spec.path(
         path="/healthz",
         operations={"get": {"summary": "liveness and readiness",
                             "responses": {"200": {"description": "ready", "content": {"application/json": {"schema": {"type": "object"}}}},
@@ -203,7 +209,7 @@ def build_spec() -> dict[str, Any]:
         "session": {"type": "apiKey", "in": "cookie", "name": "chengnuo_session",
                     "description": "a signed-in person; state-changing requests also send X-CSRF-Token"},
     }
-    public = {"/api/v1/forms", "/api/v1/forms/{form_id}", "/api/v1/verifications", "/v/{serial}", "/healthz"}
+    public = {"/api/v1/forms", "/api/v1/forms/{form_id}", "/api/v1/verifications", "/v/{serial}", "/healthz", "/metrics"}
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]

@@ -38,7 +38,7 @@ class PoolSettings:
     start_timeout: float = 60.0
     max_jobs: int = 200  # recycle a worker after this many conversions
     queue_limit: int = 16  # requests allowed to wait for a worker
-    queue_wait: float = 30.0  # longest a request waits for a worker
+    queue_wait: float = 10.0  # longest a request waits for a worker
     uno_python: str = "/usr/bin/python3"
     soffice: str = "soffice"
 

@@ -20,9 +20,11 @@ def verify(services: Services, actor: Principal, pdf: bytes) -> VerificationRepo
     try:
         report = _verify(services, pdf)
     except (PdfTooLarge, UnusablePdf) as exc:
+        services.metrics.verifications.labels(verdict="unusable").inc()
         services.audit.record(actor=actor.actor, action="verify", object="upload", outcome="unusable",
                               detail={"error": exc.code, "bytes": len(pdf)})
         raise
+    services.metrics.verifications.labels(verdict=report.verdict).inc()
     serial = report.document.serial
     services.audit.record(actor=actor.actor, action="verify", object=f"serial:{serial}" if serial else "upload",
                           outcome=report.verdict, detail={"document": report.document.id, "bytes": len(pdf)})
