@@ -142,3 +142,44 @@ def test_stopping_the_pool_ends_every_libreoffice(docx):
     pool.stop()
     for pid in pids:
         wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 5)
+
+
+def test_libreoffice_goes_when_the_service_dies_without_stopping_the_pool(docx, tmp_path):
+    """A service killed outright (SIGKILL, OOM) leaves no LibreOffice behind: its workers see their
+    stdin close and take LibreOffice down with them."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "killed_service.py"
+    script.write_text(
+        "import sys, time\n"
+        "from service.config import load_settings\n"
+        "from service.rendering.converter import ConverterPool\n"
+        "from service.runtime import pool_settings\n"
+        "pool = ConverterPool(pool_settings(load_settings(environ={}, converter_workers=1)))\n"
+        "pool.start()\n"
+        "print(next(iter(pool._workers)).process.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    service = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    group = int(service.stdout.readline())
+    members = [int(e) for e in os.listdir("/proc") if e.isdigit() and _in_group(int(e), group)]
+    assert len(members) >= 2  # the worker and LibreOffice
+    service.kill()
+    service.wait()
+    for pid in members:
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}") or _zombie(pid), 15)
+
+
+def _in_group(pid: int, group: int) -> bool:
+    try:
+        return os.getpgid(pid) == group
+    except ProcessLookupError:
+        return False
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True

@@ -68,12 +68,22 @@ def main() -> int:
     office = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop_office(*_: object) -> None:
+        """Ends LibreOffice: the launcher (oosplash) and soffice.bin, which the launcher does not take
+        down with it — every other process of this worker's process group."""
         if office.poll() is None:
             office.terminate()
             try:
                 office.wait(5)
             except subprocess.TimeoutExpired:
                 office.kill()
+        group, me = os.getpgrp(), os.getpid()
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and int(entry) != me:
+                try:
+                    if os.getpgid(int(entry)) == group:
+                        os.kill(int(entry), signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
 
     signal.signal(signal.SIGTERM, lambda *a: (stop_office(), sys.exit(0)))
     stopping = threading.Event()
