@@ -5,20 +5,14 @@ documents"), built against a document the service issued.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 
-from asn1crypto import keys as asn1_keys
-from asn1crypto import x509 as asn1_x509
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
-from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from .sigcheck import self_signed_signer
 
 
 def _signature_hole(pdf: bytes) -> tuple[int, int]:
@@ -105,28 +99,6 @@ def signature_wrapping(pdf: bytes) -> bytes:
     return pdf[:start] + injected + pdf[end + 1 :]
 
 
-def _fake_agency_signer(name: str) -> signers.SimpleSigner:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
-                         x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=365))
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return signers.SimpleSigner(
-        signing_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
-        signing_key=asn1_keys.PrivateKeyInfo.load(
-            key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
-        cert_registry=SimpleCertificateStore(),
-    )
-
-
 def unsigned_original(pdf: bytes) -> bytes:
     """The revision before the agency's signature: LibreOffice's output, still inside every issued file."""
     last_eof = pdf.rfind(b"%%EOF", 0, pdf.find(b"/ByteRange"))
@@ -139,7 +111,7 @@ def resigned_by_lookalike(pdf: bytes, serial: str, agency_name: str) -> bytes:
     writer = IncrementalPdfFileWriter(io.BytesIO(altered))
     meta = signers.PdfSignatureMetadata(field_name="agency", certify=True, docmdp_permissions=fields.MDPPerm.FILL_FORMS,
                                         reason=f"签发证明事项告知承诺书（登记编号 {serial}）", location=agency_name)
-    return signers.sign_pdf(writer, meta, signer=_fake_agency_signer(agency_name)).getvalue()
+    return signers.sign_pdf(writer, meta, signer=self_signed_signer(agency_name, agency_name, rsa_key=True)).getvalue()
 
 
 def copied_signature(target: bytes, donor: bytes) -> bytes:

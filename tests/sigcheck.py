@@ -13,7 +13,7 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -66,8 +66,16 @@ def make_nssdb(folder: Path, root: Path) -> Path:
 
 def applicant_signer(name: str = "陈秀兰") -> signers.SimpleSigner:
     """A citizen's own key, self-signed: not trusted by the service, as an applicant's would be."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    return self_signed_signer(name)
+
+
+def self_signed_signer(name: str, organisation: str | None = None, *, rsa_key: bool = False) -> signers.SimpleSigner:
+    """A signer whose certificate names ``name`` but chains to nothing the service trusts."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048) if rsa_key else ec.generate_private_key(ec.SECP256R1())
+    names = [x509.NameAttribute(NameOID.COMMON_NAME, name)]
+    if organisation:
+        names = [x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation), *names]
+    subject = x509.Name(names)
     now = dt.datetime.now(dt.timezone.utc)
     cert = (
         x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
