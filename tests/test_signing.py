@@ -205,3 +205,25 @@ def test_a_wrong_passphrase_is_reported_without_revealing_any_passphrase(service
     real = (settings.certs_dir / "private" / "passphrase").read_text().strip()
     everything = json.dumps(response.json, ensure_ascii=False) + caplog.text + json.dumps(client.get("/healthz").json)
     assert secret not in everything and real not in everything
+
+
+def test_finding_seal_spots_from_many_threads_does_not_crash(client, tmp_path):
+    """PDFium is not thread-safe; concurrent requests once crashed the service (SIGSEGV) here."""
+    import subprocess
+    import sys
+
+    _, pdf = issue(client, "commitment-letter")
+    (tmp_path / "letter.pdf").write_bytes(pdf)
+    script = (
+        "import sys, threading\n"
+        "from pathlib import Path\n"
+        "from service.signing.spots import find_labels\n"
+        f"pdf = Path({str(tmp_path / 'letter.pdf')!r}).read_bytes()\n"
+        "work = lambda: [find_labels(pdf, ['行政机关（公章）', '申请人签名', '经办人']) for _ in range(100)]\n"
+        "threads = [threading.Thread(target=work) for _ in range(4)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+    )
+    from .conftest import ROOT
+
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -14,6 +14,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.stamp import StaticStampStyle
 from pyhanko.stamp.static import StaticContentStamp
 
+from ..pdfium import PDFIUM
 from ..signing.seal import font_files
 
 MARK = "样稿 · 未签发"
@@ -31,11 +32,12 @@ def _mark_image() -> Image.Image:
 
 def mark_draft(pdf: bytes) -> bytes:
     """The PDF with the draft mark over the middle of each page."""
-    document = pdfium.PdfDocument(pdf)
-    try:
-        sizes = [document[i].get_size() for i in range(len(document))]
-    finally:
-        document.close()
+    with PDFIUM:
+        document = pdfium.PdfDocument(pdf)
+        try:
+            sizes = [document[i].get_size() for i in range(len(document))]
+        finally:
+            document.close()
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     style = StaticStampStyle(background=PdfImage(_mark_image()), border_width=0, background_opacity=1.0,
                              background_layout=layout.SimpleBoxLayoutRule(x_align=layout.AxisAlignment.ALIGN_MID,

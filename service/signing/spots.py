@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import pypdfium2 as pdfium
 
+from ..pdfium import PDFIUM
+
 log = logging.getLogger(__name__)
 
 MM = 72 / 25.4
@@ -51,6 +53,11 @@ class Label:
 
 def find_labels(pdf: bytes, labels: Iterable[str]) -> dict[str, Label]:
     """The last occurrence of each label in the document (signature blocks close a form)."""
+    with PDFIUM:
+        return _find_labels(pdf, labels)
+
+
+def _find_labels(pdf: bytes, labels: Iterable[str]) -> dict[str, Label]:
     wanted = [label for label in dict.fromkeys(labels) if label]
     found: dict[str, Label] = {}
     document = pdfium.PdfDocument(pdf)
@@ -133,10 +140,11 @@ def field_box(label: Label | None, last_page: tuple[int, float, float], slot: in
 
 
 def last_page(pdf: bytes) -> tuple[int, float, float]:
-    document = pdfium.PdfDocument(pdf)
-    try:
-        index = len(document) - 1
-        width, height = document[index].get_size()
-        return index, width, height
-    finally:
-        document.close()
+    with PDFIUM:
+        document = pdfium.PdfDocument(pdf)
+        try:
+            index = len(document) - 1
+            width, height = document[index].get_size()
+            return index, width, height
+        finally:
+            document.close()
