@@ -46,8 +46,32 @@ def cn_number(value: int) -> str:
     return ("" if tens == 1 else CN_DIGITS[tens]) + "十" + (CN_DIGITS[ones] if ones else "")
 
 
-def make_environment() -> jinja2.Environment:
-    env = jinja2.Environment(autoescape=True, finalize=_literal, undefined=jinja2.StrictUndefined)
+class _CachingEnvironment(jinja2.Environment):
+    """docxtpl compiles a template's XML on every render; the XML of a template file does not change,
+    so each compiled template is kept (keyed by its source) and reused."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._compiled: dict[str, jinja2.Template] = {}
+        self._compiled_lock = threading.Lock()
+
+    def from_string(self, source, globals=None, template_class=None):  # type: ignore[no-untyped-def, override]
+        if globals or template_class or not isinstance(source, str):
+            return super().from_string(source, globals, template_class)
+        with self._compiled_lock:
+            compiled = self._compiled.get(source)
+        if compiled is None:
+            compiled = super().from_string(source)
+            with self._compiled_lock:
+                if len(self._compiled) > 256:
+                    self._compiled.clear()
+                self._compiled[source] = compiled
+        return compiled
+
+
+def make_environment(*, caching: bool = False) -> jinja2.Environment:
+    options: dict[str, Any] = {"autoescape": True, "finalize": _literal, "undefined": jinja2.StrictUndefined}
+    env = _CachingEnvironment(**options) if caching else jinja2.Environment(**options)
     env.filters["cn_date"] = cn_date
     env.filters["cn_number"] = cn_number
     return env
@@ -60,6 +84,7 @@ class DocxRenderer:
         self.templates_dir = templates_dir
         self._cache: dict[str, tuple[float, bytes]] = {}
         self._lock = threading.Lock()
+        self._env = make_environment(caching=True)
 
     def template_bytes(self, name: str) -> bytes:
         path = self.templates_dir / name
@@ -81,7 +106,7 @@ class DocxRenderer:
             document = DocxTemplate(io.BytesIO(self.template_bytes(template)))
             full = dict(context)
             full["qr"] = InlineImage(document, io.BytesIO(qr_png), width=Mm(18)) if qr_png else ""
-            document.render(full, jinja_env=make_environment(), autoescape=True)
+            document.render(full, jinja_env=self._env, autoescape=True)
             out = io.BytesIO()
             document.save(out)
             return out.getvalue()

@@ -76,8 +76,8 @@ class DocumentSigner:
         spec, agency = request.spec, request.agency
         signer = self.keys.signer(agency)
         labels = [party.label for party in spec.signers] + ([spec.seal.label] if spec.seal else [])
-        found = spots.find_labels(pdf, labels)
-        last = spots.last_page(pdf)
+        scan = spots.find_labels(pdf, labels)
+        found, last = scan.labels, scan.last_page
         for label in labels:
             if label not in found:
                 log.warning("%s: label %r not found on the rendered page; using a default position", spec.id, label)

@@ -51,23 +51,38 @@ class Label:
     page_height: float
 
 
-def find_labels(pdf: bytes, labels: Iterable[str]) -> dict[str, Label]:
-    """The last occurrence of each label in the document (signature blocks close a form)."""
+@dataclass(frozen=True)
+class PageScan:
+    labels: dict[str, Label]
+    last_page: tuple[int, float, float]  # index, width, height
+
+
+def find_labels(pdf: bytes, labels: Iterable[str]) -> PageScan:
+    """The last occurrence of each label (signature blocks close a form), searching from the last page
+    back and stopping once every label is found; and the last page's size."""
     with PDFIUM:
         return _find_labels(pdf, labels)
 
 
-def _find_labels(pdf: bytes, labels: Iterable[str]) -> dict[str, Label]:
+def _find_labels(pdf: bytes, labels: Iterable[str]) -> PageScan:
     wanted = [label for label in dict.fromkeys(labels) if label]
     found: dict[str, Label] = {}
     document = pdfium.PdfDocument(pdf)
     try:
-        for index in range(len(document)):
+        last = len(document) - 1
+        last_page = document[last]
+        last_size = last_page.get_size()
+        last_page.close()
+        for index in range(last, -1, -1):
+            if len(found) == len(wanted):
+                break
             page = document[index]
             width, height = page.get_size()
             text_page = page.get_textpage()
             total = text_page.count_chars()
             for label in wanted:
+                if label in found:
+                    continue
                 searcher = text_page.search(label, match_case=True)
                 while (hit := searcher.get_next()) is not None:
                     start, count = hit
@@ -82,7 +97,7 @@ def _find_labels(pdf: bytes, labels: Iterable[str]) -> dict[str, Label]:
             page.close()
     finally:
         document.close()
-    return found
+    return PageScan(found, (last, *last_size))
 
 
 def _line_end(text_page: pdfium.PdfTextPage, index: int, total: int, middle: float, x1: float) -> float:
@@ -137,14 +152,3 @@ def field_box(label: Label | None, last_page: tuple[int, float, float], slot: in
     centre_y = (label.y0 + label.y1) / 2
     x0, y0 = _clamp(label.x1 + 2, centre_y - height / 2, width, height, label.page_width, label.page_height)
     return Box(label.page, x0, y0, x0 + width, y0 + height)
-
-
-def last_page(pdf: bytes) -> tuple[int, float, float]:
-    with PDFIUM:
-        document = pdfium.PdfDocument(pdf)
-        try:
-            index = len(document) - 1
-            width, height = document[index].get_size()
-            return index, width, height
-        finally:
-            document.close()
