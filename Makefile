@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := libreoffice-writer-nogui python3-uno fonts-noto-cjk fonts-han
                    poppler-utils qpdf python3-venv fontconfig libnss3-tools chromium
 FANDOL := /usr/local/share/fonts/fandol/FandolFang-Regular.otf
 
-.PHONY: run test bench check templates system venv certs clean
+.PHONY: run test bench bench-deps check templates system venv certs clean
 
 run: system venv certs
 	$(PY) -m service serve
@@ -20,9 +20,17 @@ run: system venv certs
 test: system venv certs
 	$(PY) -m pytest
 
-bench: system venv certs
+# Side by side with Carbone CE (needs Node.js; Carbone itself goes into .cache/), then our own stages,
+# verification, and memory over 2,000 documents. Results: bench/RESULTS.md.
+bench: system venv certs bench-deps
+	$(PY) -m bench.carbone_bench
 	$(PY) -m bench.issue_bench
 	$(PY) -m bench.verify_bench
+	$(PY) -m bench.soak --write
+
+bench-deps:
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
 
 check: system venv certs
 	$(PY) -m service templates check

@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-jobs", type=int, default=200)
     parser.add_argument("--every", type=int, default=200)
     parser.add_argument("--form", default="commitment-letter")
+    parser.add_argument("--write", action="store_true", help="also write the table into bench/RESULTS.md")
     args = parser.parse_args(argv)
     print(f"machine: {machine()}")
     print(f"{args.count} × {args.form} · {args.clients} clients · {args.workers} workers · recycled every {args.max_jobs}")
@@ -90,9 +91,31 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             services.close()
     first, last = rows[0], rows[-1]
-    print(f"first → last stretch: {first[1]:.2f} → {last[1]:.2f} docs/s; service {first[2]:.0f} → {last[2]:.0f} MiB; "
-          f"LibreOffice {first[3]:.0f} → {last[3]:.0f} MiB; peak total {max(r[2] + r[3] for r in rows):.0f} MiB")
+    summary = (f"first → last stretch: {first[1]:.2f} → {last[1]:.2f} docs/s; service {first[2]:.0f} → {last[2]:.0f} MiB; "
+               f"LibreOffice {first[3]:.0f} → {last[3]:.0f} MiB; peak total {max(r[2] + r[3] for r in rows):.0f} MiB")
+    print(summary)
+    if args.write:
+        table = "\n".join(f"| {r[0]} | {r[1]:.2f} | {r[2]:.0f} | {r[3]:.0f} | {r[4]} |" for r in rows)
+        write_section("soak", (
+            f"## Memory over {args.count} documents\n\n"
+            f"`python -m bench.soak --count {args.count} --clients {args.clients} --workers {args.workers} --max-jobs {args.max_jobs}`, "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {machine()}.\n\n"
+            "| documents | docs/s in the stretch | service RSS, MiB | LibreOffice RSS, MiB | worker restarts |\n|---:|---:|---:|---:|---:|\n"
+            f"{table}\n\n{summary}.\n"))
     return 0
+
+
+def write_section(name: str, body: str) -> None:
+    """Replaces this benchmark's part of bench/RESULTS.md (between its markers), keeping the others."""
+    path = Path(__file__).with_name("RESULTS.md")
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{body}{end}"
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
