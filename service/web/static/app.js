@@ -20,6 +20,9 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
   });
+  // Right after issuing, the signed PDF downloads by itself (the link stays for a second copy).
+  const fresh = document.querySelector("a[data-autodownload]");
+  if (fresh && !sessionStorage.getItem(fresh.href)) { sessionStorage.setItem(fresh.href, "1"); fresh.click(); }
   // Bring the first field with an error into view.
   const firstError = document.querySelector(".has-error input, .has-error select, .has-error textarea");
   if (firstError) firstError.focus();
