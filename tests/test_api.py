@@ -179,3 +179,15 @@ def test_a_full_converter_queue_answers_429_with_retry_after(app, client, servic
     monkeypatch.setattr(services.converter, "convert", busy)
     response = client.post("/api/v1/documents", json={"form": "liaison-form", "data": sample("liaison-form")})
     assert response.status_code == 429 and response.headers["Retry-After"] == "3" and response.json["error"] == "converter_busy"
+
+
+def test_json_nested_past_reason_is_a_400_not_a_500(client):
+    deep = "[" * 50000 + "]" * 50000
+    for path in ("/api/v1/documents", "/api/v1/keys", "/api/v1/documents/x/void"):
+        response = client.post(path, data=deep, content_type="application/json")
+        assert response.status_code == 400 and response.json["error"] == "invalid_json", path
+    value = "x"
+    for _ in range(40):
+        value = [value]
+    nested = {"form": "liaison-form", "data": {"department": value}}
+    assert client.post("/api/v1/documents", json=nested).status_code == 400

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 
 from .. import admin
 from ..auth.api_keys import ApiKey
@@ -10,6 +10,7 @@ from ..auth.http import require_principal
 from ..auth.principal import authorize_admin
 from ..auth.users import User
 from ..errors import InvalidData
+from .body import json_body
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
 
@@ -19,7 +20,7 @@ def _services():  # type: ignore[no-untyped-def]
 
 
 def _body() -> dict:
-    body = request.get_json(force=True, silent=True)
+    body = json_body()
     if not isinstance(body, dict):
         raise InvalidData({"_schema": ["请求体应为 JSON 对象 / the body must be a JSON object"]})
     return body

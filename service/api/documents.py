@@ -9,10 +9,11 @@ from marshmallow import ValidationError
 
 from .. import documents, issuing, voiding
 from ..auth.http import require_principal
-from ..errors import InvalidData, InvalidRequest
+from ..errors import InvalidData
 from ..forms.fields import flatten_errors
 from ..registry.documents import DocumentRecord
 from ..runtime import Services
+from .body import json_body
 from .schemas import IssueRequestSchema
 
 bp = Blueprint("documents_api", __name__, url_prefix="/api/v1/documents")
@@ -44,17 +45,10 @@ def document_json(record: DocumentRecord) -> dict[str, Any]:
     }
 
 
-def _json_body() -> Any:
-    body = request.get_json(force=True, silent=True)
-    if body is None:
-        raise InvalidRequest("请求体不是有效的 JSON", "the request body is not valid JSON", code="invalid_json")
-    return body
-
-
 @bp.post("")
 def create() -> tuple[Response, int]:
     try:
-        envelope = IssueRequestSchema().load(_json_body())
+        envelope = IssueRequestSchema().load(json_body())
     except ValidationError as exc:
         raise InvalidData(flatten_errors(exc.messages)) from None
     svc = services()
@@ -103,6 +97,6 @@ def docx(document_id: str) -> Response:
 
 @bp.post("/<document_id>/void")
 def void(document_id: str) -> Response:
-    body = request.get_json(force=True, silent=True)
+    body = json_body()
     reason = body.get("reason") if isinstance(body, dict) else None
     return jsonify(document_json(voiding.void(services(), require_principal(), document_id, reason)))
