@@ -121,3 +121,15 @@ def copied_signature(target: bytes, donor: bytes) -> bytes:
     donated = donor[d_start:d_end]
     assert len(donated) == t_end - t_start
     return target[:t_start] + donated + target[t_end:]
+
+
+def broken_byte_range(pdf: bytes) -> bytes:
+    """USF: the signature dictionary's /ByteRange renamed away, so that a careless viewer skips the check."""
+    match = re.search(rb"/ByteRange\s*\[[^\]]*\]", pdf)
+    return pdf[: match.start()] + b"/Dummy".ljust(len(b"/ByteRange")) + pdf[match.start() + len(b"/ByteRange"):]
+
+
+def emptied_contents(pdf: bytes) -> bytes:
+    """USF: the signature's /Contents overwritten with zeros."""
+    start, end = _signature_hole(pdf)
+    return pdf[:start] + b"0" * (end - start) + pdf[end:]

@@ -118,6 +118,13 @@ def test_a_re_signature_by_a_lookalike_key_is_caught(client):
     assert any("不一致" in r for r in report["reasons"])
 
 
+@pytest.mark.parametrize("attack", [attacks.broken_byte_range, attacks.emptied_contents])
+def test_universal_signature_forgery_is_invalid_not_unusable(client, attack):
+    _, pdf = issue(client)
+    report = check(client, attack(pdf))
+    assert report["verdict"] == "invalid", report["reasons"]
+
+
 def test_a_signature_copied_from_another_document_is_caught(client):
     _, first = issue(client, "liaison-form")
     _, second = issue(client, "liaison-form")
@@ -207,3 +214,26 @@ def test_cli_verify_exit_codes(client, services, tmp_path):
     assert run(str(bad)).returncode == 1
     assert run(str(junk)).returncode == 2
     assert run(str(tmp_path / "missing.pdf")).returncode == 2
+
+
+def test_randomly_damaged_copies_never_get_a_500(client):
+    """Bytes flipped, cut or repeated anywhere in a signed letter: a verdict or a clear 422, never a 500."""
+    import random
+
+    _, pdf = issue(client, "liaison-form")
+    rng = random.Random(20261122)
+    for _ in range(60):
+        data = bytearray(pdf)
+        kind = rng.choice(["flip", "cut", "repeat"])
+        at = rng.randrange(len(data))
+        if kind == "flip":
+            for i in range(at, min(at + rng.randint(1, 64), len(data))):
+                data[i] = rng.randrange(256)
+        elif kind == "cut":
+            del data[at : at + rng.randint(1, 4096)]
+        else:
+            data[at:at] = data[at : at + rng.randint(1, 4096)]
+        response = client.post("/api/v1/verifications", data=bytes(data), content_type="application/pdf")
+        assert response.status_code in (200, 422), (kind, at, response.json)
+        if response.status_code == 200 and bytes(data) != pdf:
+            assert response.json["verdict"] != "valid", (kind, at)

@@ -17,7 +17,7 @@ from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from ..errors import UnusablePdf
@@ -55,6 +55,7 @@ class PdfAnalysis:
     certified_sha256: str | None  # of the revision the certification signature covers
     fields_certified: tuple[str, ...]  # signature fields present in the certified revision
     fields_now: tuple[str, ...]  # signature fields in the latest revision
+    unreadable: tuple[str, ...] = ()  # filled signature fields whose signature cannot even be read
 
 
 def _name(level: object | None) -> str | None:
@@ -136,7 +137,7 @@ def analyse(pdf: bytes, trust_roots: list[str]) -> PdfAnalysis:
     reader = _open(pdf)
     context = ValidationContext(trust_roots=list(load_certs_from_pemder(trust_roots)), allow_fetching=False)
     try:
-        embedded = list(reader.embedded_signatures)
+        embedded, unreadable = _signatures(reader)
         findings = tuple(_finding(pdf, sig, context) for sig in embedded)
         fields_now = _field_names(reader)
         certification = next((f for f in findings if f.certification), None)
@@ -152,7 +153,21 @@ def analyse(pdf: bytes, trust_roots: list[str]) -> PdfAnalysis:
         raise UnusablePdf("PDF 结构嵌套过深，无法核验", "the PDF is nested too deeply to be checked", code="pdf_too_complex") from None
     except (PdfReadError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise UnusablePdf("PDF 文件已损坏，无法核验", f"the PDF is damaged ({type(exc).__name__})", code="damaged_pdf") from None
-    return PdfAnalysis(findings, revisions, serial, certified_sha256, fields_certified, fields_now)
+    return PdfAnalysis(findings, revisions, serial, certified_sha256, fields_certified, fields_now, unreadable)
+
+
+def _signatures(reader: PdfFileReader) -> tuple[list[EmbeddedPdfSignature], tuple[str, ...]]:
+    """The signatures in signing order, and the fields whose signature cannot be read (a forger's
+    broken /ByteRange or /Contents): reported, where pyHanko's own collection would give up on the file."""
+    readable, unreadable = [], []
+    for name, _value, field in fields.enumerate_sig_fields(reader, filled_status=True):
+        try:
+            readable.append(EmbeddedPdfSignature(reader, field, name))
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 - whatever is wrong with it, the signature is unusable
+            unreadable.append(str(name))
+    return sorted(readable, key=lambda sig: sig.signed_revision), tuple(sorted(unreadable))
 
 
 def trust_root_paths(paths: list[Path]) -> list[str]:

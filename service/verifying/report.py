@@ -104,10 +104,13 @@ def build_report(
     stray = [f for f in analysis.signatures if f is not certification and f not in later]
     changes = "none"
 
-    if not analysis.signatures:
+    for name in analysis.unreadable:
+        add(f"签名域 {name} 中的签名无法读取（签名结构被破坏或伪造）", f"the signature in {name} cannot be read (its structure is broken or forged)", INVALID)
+    if not analysis.signatures and not analysis.unreadable:
         add("文件中没有任何数字签名，不是本服务签发的文书", "the file carries no digital signature: it is not a document this service issued", INVALID)
     elif certification is None:
-        add("文件中没有签发机关的认证签名", "the file has no certification signature of an issuing agency", INVALID)
+        if analysis.signatures:
+            add("文件中没有签发机关的认证签名", "the file has no certification signature of an issuing agency", INVALID)
     else:
         if certification.error or not certification.intact or not certification.valid:
             add("签发机关的签名与文件内容不符：文件在签名后被篡改，或签名取自其他文件",
