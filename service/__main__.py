@@ -15,6 +15,7 @@ functions as the HTTP API.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import signal
@@ -181,51 +182,45 @@ def cmd_init_pki(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@contextlib.contextmanager
 def _services():  # type: ignore[no-untyped-def]
+    """The service's parts for one command, closed (LibreOffice, workers) however it ends."""
     from .runtime import build_services
 
-    return build_services(load_settings(converter_workers=1, verify_workers=1))
+    services = build_services(load_settings(converter_workers=1, verify_workers=1))
+    try:
+        yield services
+    finally:
+        services.close()
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    services = _services()
-    try:
+    with _services() as services:
         user, password = admin.add_user(services, OPERATOR, args.name, args.role, args.agency)
-    finally:
-        services.close()
     print(f"created user {user.username} ({user.role}{', ' + user.agency if user.agency else ''}); password, shown once:", file=sys.stderr)
     print(password)
     return EXIT_OK
 
 
 def cmd_user_passwd(args: argparse.Namespace) -> int:
-    services = _services()
-    try:
+    with _services() as services:
         password = admin.reset_password(services, OPERATOR, args.name)
-    finally:
-        services.close()
     print(f"new password of {args.name}, shown once:", file=sys.stderr)
     print(password)
     return EXIT_OK
 
 
 def cmd_user_list(_args: argparse.Namespace) -> int:
-    services = _services()
-    try:
+    with _services() as services:
         for user in services.users.list():
             print(f"{user.username:20} {user.role:11} {user.agency or '*'}")
-    finally:
-        services.close()
     return EXIT_OK
 
 
 def cmd_key_add(args: argparse.Namespace) -> int:
-    services = _services()
-    try:
+    with _services() as services:
         forms = [f.strip() for f in args.forms.split(",") if f.strip()] if args.forms else ["*"]
         record, key = admin.add_key(services, OPERATOR, args.name, args.agency or [services.agencies.default.id], forms)
-    finally:
-        services.close()
     print(f"created API key {record.id} ({record.name}) for {', '.join(record.agencies)}, forms {', '.join(record.forms)}.", file=sys.stderr)
     print("The key is shown once; send it as 'Authorization: Bearer <key>':", file=sys.stderr)
     print(key)
@@ -233,32 +228,23 @@ def cmd_key_add(args: argparse.Namespace) -> int:
 
 
 def cmd_key_revoke(args: argparse.Namespace) -> int:
-    services = _services()
-    try:
+    with _services() as services:
         record = admin.revoke_key(services, OPERATOR, args.key_id)
-    finally:
-        services.close()
     print(f"revoked API key {record.id} ({record.name})")
     return EXIT_OK
 
 
 def cmd_key_list(_args: argparse.Namespace) -> int:
-    services = _services()
-    try:
+    with _services() as services:
         for key in services.api_keys.list():
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
             print(f"{key.id}  {state:18} {','.join(key.agencies):30} {','.join(key.forms):20} {key.name}")
-    finally:
-        services.close()
     return EXIT_OK
 
 
 def cmd_audit_verify(_args: argparse.Namespace) -> int:
-    services = _services()
-    try:
+    with _services() as services:
         check = services.audit.verify()
-    finally:
-        services.close()
     if check.ok:
         print(f"审计链完整 / the audit chain is intact ({check.entries} entries)")
         return EXIT_OK
