@@ -75,24 +75,25 @@ def show(document_id: str) -> Response:
     return jsonify(document_json(documents.get_document(services(), require_principal(), document_id)))
 
 
-def _file(document_id: str, kind: str, mimetype: str) -> Response:
-    record, content = documents.document_file(services(), require_principal(), document_id, kind)
-    suffix = kind
-    response = Response(content, mimetype=mimetype)
-    name = f"{record.form}-{record.serial}.{suffix}"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+MIMETYPES = {"pdf": "application/pdf", "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+
+
+def file_response(record: DocumentRecord, content: bytes, kind: str) -> Response:
+    """A download of an issued document's PDF or DOCX: the same for the API and the pages."""
+    response = Response(content, mimetype=MIMETYPES[kind])
+    response.headers["Content-Disposition"] = f'attachment; filename="{record.form}-{record.serial}.{kind}"'
     response.headers["X-Document-Serial"] = record.serial
     return response
 
 
 @bp.get("/<document_id>/pdf")
 def pdf(document_id: str) -> Response:
-    return _file(document_id, "pdf", "application/pdf")
+    return file_response(*documents.document_file(services(), require_principal(), document_id, "pdf"), "pdf")
 
 
 @bp.get("/<document_id>/docx")
 def docx(document_id: str) -> Response:
-    return _file(document_id, "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    return file_response(*documents.document_file(services(), require_principal(), document_id, "docx"), "docx")
 
 
 @bp.post("/<document_id>/void")

@@ -14,6 +14,7 @@ from ..auth.principal import Principal
 from ..errors import ChengnuoError, InvalidData, NotFound
 from ..forms import CATALOGUE, get_form
 from ..forms.jsonschema import sample
+from ..api.documents import file_response
 from ..verifying.verify import verify
 from . import formbuilder
 
@@ -123,34 +124,31 @@ def document(document_id: str) -> tuple[str, int]:
     report = None
     if record.status in ("issued", "voided") and record.pdf_path:
         report = verify(services(), principal, services().files.get(record.pdf_path))
-    return _page("document.html", record=record, spec=CATALOGUE.get(record.form), report=report,
-                 issued=request.args.get("issued") == "1", may_void=principal.role in ("supervisor", "operator") and record.status == "issued",
-                 agency=services().agencies.by_id.get(record.agency))
+    return _document_page(record, 200, report=report, issued=request.args.get("issued") == "1",
+                          may_void=principal.role in ("supervisor", "operator") and record.status == "issued")
+
+
+def _document_page(record, status: int, **context) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+    return _page("document.html", status, record=record, spec=CATALOGUE.get(record.form),
+                 agency=services().agencies.by_id.get(record.agency), **context)
 
 
 @bp.get("/documents/<document_id>/<kind>")
 def download(document_id: str, kind: str) -> Response:
     if kind not in ("pdf", "docx"):
         raise NotFound("没有这种下载", "no such download", code="not_found")
-    record, content = documents.document_file(services(), current_principal(), document_id, kind)  # type: ignore[arg-type]
-    mimetype = "application/pdf" if kind == "pdf" else "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-    response = Response(content, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{record.form}-{record.serial}.{kind}"'
-    return response
+    return file_response(*documents.document_file(services(), current_principal(), document_id, kind), kind)  # type: ignore[arg-type]
 
 
 @bp.post("/documents/<document_id>/void")
 def void(document_id: str) -> Response | tuple[str, int]:
     principal: Principal = current_principal()  # type: ignore[assignment]
-    if request.form.get("confirm") != "yes":
-        record = documents.get_document(services(), principal, document_id)
-        return _page("document.html", 422, record=record, spec=CATALOGUE.get(record.form), report=None, issued=False,
-                     may_void=True, agency=services().agencies.by_id.get(record.agency),
-                     void_error="请勾选确认框后再作废 / tick the confirmation box to void", reason=request.form.get("reason", ""))
+    reason = request.form.get("reason", "")
     try:
-        voiding.void(services(), principal, document_id, request.form.get("reason", ""))
+        if request.form.get("confirm") != "yes":
+            raise InvalidData({"reason": ["请勾选确认框后再作废 / tick the confirmation box to void"]})
+        voiding.void(services(), principal, document_id, reason)
     except InvalidData as exc:
         record = documents.get_document(services(), principal, document_id)
-        return _page("document.html", 422, record=record, spec=CATALOGUE.get(record.form), report=None, issued=False,
-                     may_void=True, agency=services().agencies.by_id.get(record.agency), void_error=exc.errors["reason"][0], reason="")
+        return _document_page(record, 422, report=None, issued=False, may_void=True, void_error=exc.errors["reason"][0], reason=reason)
     return redirect(url_for("clerk.document", document_id=document_id))
