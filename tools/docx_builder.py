@@ -10,6 +10,7 @@ registry serial, the verification URL, the QR code and the page number.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from docx.table import Table
 from docx.text.paragraph import Paragraph
+
+from service.rendering.slim import slim_docx
 
 SONG_BOLD = "Noto Serif CJK SC"  # title: bold song (小标宋 stand-in)
 FANGSONG = "FandolFang"  # body: 仿宋
@@ -350,4 +353,6 @@ class FormDocument:
         self.doc.core_properties.author = "chengnuo"
         self.doc.core_properties.title = ""
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.doc.save(str(path))
+        out = io.BytesIO()
+        self.doc.save(out)
+        path.write_bytes(slim_docx(out.getvalue()))
