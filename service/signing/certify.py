@@ -11,9 +11,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PIL import Image
-from pyhanko.pdf_utils import layout
-from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError as PyHankoSigningError
@@ -27,6 +24,7 @@ from ..forms import FormSpec
 from . import spots
 from .keys import KeyStore
 from .seal import seal_png
+from .seal_stamp import EncodedImage, encode_image, seal_stamp_style
 from .sync import run_sync
 
 log = logging.getLogger(__name__)
@@ -50,26 +48,15 @@ class DocumentSigner:
     def __init__(self, keys: KeyStore, timestamper: Callable[[], TimeStamper]) -> None:
         self.keys = keys
         self.timestamper = timestamper
-        self._styles: dict[str, StaticStampStyle] = {}
+        self._seals: dict[str, EncodedImage] = {}
 
     def seal_style(self, agency: Agency) -> StaticStampStyle:
-        style = self._styles.get(agency.id)
-        if style is None:
+        """A new stamp style per signature (pyHanko keeps per-PDF state on it), over pixels encoded once."""
+        image = self._seals.get(agency.id)
+        if image is None:
             png = agency.seal_image.read_bytes() if agency.seal_image else seal_png(agency.name)
-            image = Image.open(io.BytesIO(png))
-            image.load()
-            style = StaticStampStyle(
-                background=PdfImage(image),
-                background_opacity=1.0,
-                border_width=0,
-                background_layout=layout.SimpleBoxLayoutRule(
-                    x_align=layout.AxisAlignment.ALIGN_MID,
-                    y_align=layout.AxisAlignment.ALIGN_MID,
-                    margins=layout.Margins.uniform(0),
-                ),
-            )
-            self._styles[agency.id] = style
-        return style
+            image = self._seals.setdefault(agency.id, encode_image(png))
+        return seal_stamp_style(image)
 
     def sign(self, pdf: bytes, request: SignatureRequest) -> bytes:
         """The certified PDF. Raises SigningKeyUnavailable, TimestampUnavailable or SigningError."""
