@@ -1,4 +1,5 @@
-"""Validated data → DOCX, with docxtpl.
+"""Validated data → DOCX, with docxtpl's template syntax (rendered by ``docx_fast``, or docxtpl itself
+for the templates that module does not support).
 
 Everything a user typed is rendered literally: the Jinja environment escapes every string for XML
 and additionally writes ``{ } % _`` as character references, so neither Jinja nor docxtpl's own
@@ -10,16 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import threading
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 from markupsafe import Markup, escape
 
 from ..errors import TemplateError
+from .docx_fast import QR_WIDTH, FastTemplate, Unsupported
+from .slim import slim_docx
+
+log = logging.getLogger(__name__)
 
 _CHAR_REFS = str.maketrans({"{": "&#123;", "}": "&#125;", "%": "&#37;", "_": "&#95;"})
 CN_DIGITS = "〇一二三四五六七八九"
@@ -78,12 +83,19 @@ def make_environment(*, caching: bool = False) -> jinja2.Environment:
 
 
 class DocxRenderer:
-    """Renders the form templates found in ``templates_dir``; keeps each template's bytes in memory."""
+    """Renders the form templates found in ``templates_dir``; keeps each template's bytes in memory,
+    slimmed (see ``slim.py``) so that neither python-docx nor LibreOffice parses Word's style gallery.
 
-    def __init__(self, templates_dir: Path) -> None:
+    Templates are rendered by ``docx_fast`` where it supports them; ``fast=False`` renders every one
+    with docxtpl itself, the reference the fast path is tested against."""
+
+    def __init__(self, templates_dir: Path, *, fast: bool = True) -> None:
         self.templates_dir = templates_dir
+        self.fast = fast
         self._cache: dict[str, tuple[float, bytes]] = {}
         self._lock = threading.Lock()
+        self._prepared: dict[str, tuple[bytes, FastTemplate | None]] = {}
+        self._prepare_lock = threading.Lock()
         self._env = make_environment(caching=True)
 
     def template_bytes(self, name: str) -> bytes:
@@ -96,16 +108,36 @@ class DocxRenderer:
             cached = self._cache.get(name)
             if cached and cached[0] == mtime:
                 return cached[1]
-            data = path.read_bytes()
+            data = slim_docx(path.read_bytes())
             self._cache[name] = (mtime, data)
             return data
+
+    def fast_template(self, name: str) -> FastTemplate | None:
+        """The template prepared for ``docx_fast``, or None if only docxtpl renders it: decided once
+        per version of the file. Raises jinja2.TemplateError for a template with a syntax error."""
+        data = self.template_bytes(name)
+        with self._prepare_lock:
+            prepared = self._prepared.get(name)
+            if prepared is None or prepared[0] is not data:
+                try:
+                    fast: FastTemplate | None = FastTemplate(data, self._env)
+                except jinja2.TemplateError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - docxtpl then renders it, or reports what is wrong
+                    log.info("template %s is rendered by docxtpl: %s", name, exc if isinstance(exc, Unsupported) else repr(exc))
+                    fast = None
+                prepared = self._prepared[name] = (data, fast)
+            return prepared[1]
 
     def render(self, template: str, context: dict[str, Any], qr_png: bytes | None) -> bytes:
         """Renders ``template`` with ``context`` (and the QR image as ``qr``); raises TemplateError."""
         try:
+            fast = self.fast_template(template) if self.fast else None
+            if fast is not None:
+                return fast.render(context, qr_png)
             document = DocxTemplate(io.BytesIO(self.template_bytes(template)))
             full = dict(context)
-            full["qr"] = InlineImage(document, io.BytesIO(qr_png), width=Mm(18)) if qr_png else ""
+            full["qr"] = InlineImage(document, io.BytesIO(qr_png), width=QR_WIDTH) if qr_png else ""
             document.render(full, jinja_env=self._env, autoescape=True)
             out = io.BytesIO()
             document.save(out)
@@ -114,5 +146,5 @@ class DocxRenderer:
             raise
         except jinja2.TemplateError as exc:
             raise TemplateError("表单模板有误，无法生成文书", f"the template {template} cannot be rendered: {exc}") from exc
-        except Exception as exc:  # noqa: BLE001 - a broken DOCX surfaces as many different library errors
+        except Exception as exc:
             raise TemplateError("表单模板无法处理", f"the template {template} cannot be processed: {type(exc).__name__}") from exc
