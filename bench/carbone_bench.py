@@ -414,6 +414,32 @@ def _kind(pid: int, root: int) -> str:
     return "service" if pid == root else "other"
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (its own, not its children's)."""
+    try:
+        fields_ = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields_[11]) + int(fields_[12])) / _TICK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def tree_cpu(tracked: Tracked) -> dict[int, tuple[str, float]]:
+    """CPU seconds used so far by each process of the tree, with the kind of process it is."""
+    return {pid: (_kind(pid, tracked.pid), _cpu_seconds(pid)) for pid in tracked.tree()}
+
+
+def cpu_by_kind(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds spent between two snapshots, by kind of process (a process that ended in between is
+    not counted: LibreOffice workers are not recycled within a round of this benchmark's size)."""
+    spent: dict[str, float] = {}
+    for pid, (kind, seconds) in after.items():
+        spent[kind] = spent.get(kind, 0.0) + seconds - before.get(pid, (kind, 0.0))[1]
+    return spent
+
+
 class MemorySampler(threading.Thread):
     """Every ``interval`` s, the summed RSS of each watched tree (PSS, which counts shared pages once,
     every fifth sample: reading smaps_rollup costs more); keeps each side's peak."""
@@ -465,6 +491,7 @@ class Round:
     latencies: list[float]  # ms, successful documents only
     errors: list[str] = field(default_factory=list)
     forms: list[str] = field(default_factory=list)  # per latency, for the all-forms round
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by kind of process, during the round
 
     @property
     def rate(self) -> float:
@@ -909,6 +936,22 @@ def _parts(peak: MemoryPeak) -> str:
     return " · ".join(f"{names.get(k, k)} {_mib(peak.parts[k])}" for k in order if peak.parts.get(k))
 
 
+def _cpu_per_document(rounds: list[Round]) -> dict[str, float]:
+    """Milliseconds of CPU per counted document, by kind of process."""
+    documents = sum(len(r.latencies) for r in rounds)
+    spent: dict[str, float] = {}
+    for r in rounds:
+        for kind, seconds in r.cpu.items():
+            spent[kind] = spent.get(kind, 0.0) + seconds
+    return {kind: 1000 * seconds / documents for kind, seconds in spent.items()} if documents else {}
+
+
+def _cpu_parts(cpu: dict[str, float]) -> str:
+    order = ("LibreOffice", "UNO bridge", "service", "HTTP clients", "other")
+    names = {"service": "service/node"}
+    return " · ".join(f"{names.get(k, k)} {cpu[k]:.0f}" for k in order if cpu.get(k, 0) >= 0.5)
+
+
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}×" if b and not math.isnan(a) and not math.isnan(b) else "–"
 
@@ -921,6 +964,8 @@ def render_markdown(args: argparse.Namespace, machine: dict[str, str], ours: lis
     pages = checks.get("pages") or "?"
     per_round_ours = " · ".join(f"{r.rate:.2f}" for r in ours)
     per_round_theirs = " · ".join(f"{r.rate:.2f}" for r in theirs)
+    cpu_o, cpu_c = _cpu_per_document(ours), _cpu_per_document(theirs)
+    total_o, total_c = sum(cpu_o.values()), sum(cpu_c.values())
     lines = [
         "## chengnuo against Carbone CE: the commitment letter",
         "",
@@ -944,7 +989,9 @@ def render_markdown(args: argparse.Namespace, machine: dict[str, str], ours: lis
          "alternating (Carbone, chengnuo, Carbone, …) so that drift of the machine touches both. Latency: per "
          "document, from request to complete PDF. Memory: peak of the summed RSS (and PSS, which counts shared "
          "pages once) of each side's process tree (service or node, the LibreOffice processes, their UNO "
-         "bridges), sampled every 100 ms while both sides are up."),
+         "bridges), sampled every 100 ms while both sides are up. CPU: user + system time of each side's "
+         "processes over the counted rounds (from /proc), per document; on our side it includes the benchmark's "
+         "own HTTP client threads, since they share the cores."),
         "",
         f"| commitment letter | chengnuo (HTTP, signed) | Carbone CE {checks.get('carbone', '?')} | chengnuo / Carbone |",
         "|---|---:|---:|---:|",
@@ -955,6 +1002,8 @@ def render_markdown(args: argparse.Namespace, machine: dict[str, str], ours: lis
         f"| peak memory (RSS), MiB | {_mib(po.rss)} | {_mib(pc.rss)} | {_ratio(po.rss, pc.rss)} |",
         f"| peak memory (PSS), MiB | {_mib(po.pss)} | {_mib(pc.pss)} | {_ratio(po.pss, pc.pss)} |",
         f"| RSS at its peak, by process, MiB | {_parts(po)} | {_parts(pc)} | |",
+        f"| CPU per document, ms | {total_o:.0f} | {total_c:.0f} | {_ratio(total_o, total_c)} |",
+        f"| CPU per document, by process, ms | {_cpu_parts(cpu_o)} | {_cpu_parts(cpu_c)} | |",
         f"| processes (most at once) | {po.processes} | {pc.processes} | |",
         f"| documents counted (errors) | {o['documents']} ({o['errors']}) | {c['documents']} ({c['errors']}) | |",
         f"| documents/s, round by round | {per_round_ours} | {per_round_theirs} | |",
@@ -1073,9 +1122,14 @@ def main(argv: list[str] | None = None) -> int:
         carbone_pdf = keep / "carbone-letter.pdf"
         for n in range(1, args.rounds + 1):
             last = n == args.rounds
+            before = tree_cpu(carbone.tracked)
             theirs_rounds.append(carbone.run(f"round {n}", args.count, args.clients, save=carbone_pdf if last else None))
+            theirs_rounds[-1].cpu = cpu_by_kind(before, tree_cpu(carbone.tracked))
             _print_round(theirs_rounds[-1])
+            before, clients_before = tree_cpu(ours.tracked), time.process_time()
             our_rounds.append(ours.run(f"round {n}", letter_payload, args.count, args.clients))
+            our_rounds[-1].cpu = cpu_by_kind(before, tree_cpu(ours.tracked))
+            our_rounds[-1].cpu["HTTP clients"] = time.process_time() - clients_before
             _print_round(our_rounds[-1])
 
         forms_round = None
