@@ -773,7 +773,7 @@ class OurSide:
         latencies: list[float] = []
         forms: list[str] = []
         errors: list[str] = []
-        state = {"next": 0, "last": None}
+        state: dict[str, Any] = {"next": 0, "last": None, "client_cpu": 0.0}
         headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
         stop_at = time.monotonic() + self.deadline.left(60 + 60 * count / max(1, min(clients, self.workers)))
 
@@ -810,6 +810,8 @@ class OurSide:
                         connection = None
             if connection is not None:
                 connection.close()
+            with lock:
+                state["client_cpu"] += time.thread_time()
 
         threads = [threading.Thread(target=client, daemon=True) for _ in range(max(1, clients))]
         started = time.perf_counter()
@@ -827,7 +829,7 @@ class OurSide:
             errors.append(f"stopped after {state['next']} of {count} documents: round time limit")
         if state["last"]:
             self.last_id = state["last"]
-        return Round(self.name, label, elapsed, latencies, errors, forms)
+        return Round(self.name, label, elapsed, latencies, errors, forms, cpu={"HTTP clients": state["client_cpu"]})
 
     def fetch_pdf(self, document_id: str) -> bytes:
         status, body = self._request("GET", f"/api/v1/documents/{document_id}/pdf",
@@ -990,7 +992,7 @@ def render_markdown(args: argparse.Namespace, machine: dict[str, str], ours: lis
          "document, from request to complete PDF. Memory: peak of the summed RSS (and PSS, which counts shared "
          "pages once) of each side's process tree (service or node, the LibreOffice processes, their UNO "
          "bridges), sampled every 100 ms while both sides are up. CPU: user + system time of each side's "
-         "processes over the counted rounds (from /proc), per document; on our side it includes the benchmark's "
+         "processes over the counted rounds (from /proc), per document; on our side also the CPU of the benchmark's "
          "own HTTP client threads, since they share the cores."),
         "",
         f"| commitment letter | chengnuo (HTTP, signed) | Carbone CE {checks.get('carbone', '?')} | chengnuo / Carbone |",
@@ -1126,10 +1128,9 @@ def main(argv: list[str] | None = None) -> int:
             theirs_rounds.append(carbone.run(f"round {n}", args.count, args.clients, save=carbone_pdf if last else None))
             theirs_rounds[-1].cpu = cpu_by_kind(before, tree_cpu(carbone.tracked))
             _print_round(theirs_rounds[-1])
-            before, clients_before = tree_cpu(ours.tracked), time.process_time()
+            before = tree_cpu(ours.tracked)
             our_rounds.append(ours.run(f"round {n}", letter_payload, args.count, args.clients))
-            our_rounds[-1].cpu = cpu_by_kind(before, tree_cpu(ours.tracked))
-            our_rounds[-1].cpu["HTTP clients"] = time.process_time() - clients_before
+            our_rounds[-1].cpu.update(cpu_by_kind(before, tree_cpu(ours.tracked)))
             _print_round(our_rounds[-1])
 
         forms_round = None
