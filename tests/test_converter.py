@@ -135,6 +135,26 @@ def test_a_worker_is_recycled_after_max_jobs(docx):
         pool.stop()
 
 
+def test_workers_that_reach_the_limit_together_are_recycled_one_at_a_time(docx):
+    pool = small_pool(size=2, max_jobs=2)
+    try:
+        def convert_many() -> None:  # until both workers have been recycled (a restart takes ~1 s)
+            for _ in range(200):
+                assert pool.convert(docx).startswith(b"%PDF-")
+                if pool.status()["restarts"] >= 3:
+                    return
+
+        threads = [threading.Thread(target=convert_many) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert pool.status()["restarts"] >= 3
+        assert pool.most_replacing == 1
+    finally:
+        pool.stop()
+
+
 def test_stopping_the_pool_ends_every_libreoffice(docx):
     pool = small_pool()
     worker = the_worker(pool)

@@ -3,8 +3,9 @@
 Each worker is ``lo_worker.py`` with its own LibreOffice and profile, in its own process group.
 The pool hands one document at a time to an idle worker, bounds every conversion by a timeout,
 kills and replaces a worker that hangs or dies (only the document it held fails), recycles a
-worker after ``max_jobs`` conversions (LibreOffice slows and grows over its first hundred or so),
-and refuses work beyond ``queue_limit`` waiting requests instead of letting them pile up.
+worker after ``max_jobs`` conversions (LibreOffice slows and grows over its first hundred or so) —
+but not while another worker is being replaced, so that workers that reached the limit together do
+not all restart at once and leave requests without a converter — and refuses work beyond ``queue_limit`` waiting requests instead of letting them pile up.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..errors import ConversionError, ConversionTimeout, ConverterBusy
 log = logging.getLogger(__name__)
 
 WORKER_SCRIPT = Path(__file__).with_name("lo_worker.py")
+RECYCLE_DEFERRAL = 100  # conversions a worker due for recycling may go on while another restarts
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,8 @@ class ConverterPool:
         self._started = False
         self._stopping = False
         self._next_index = 0
+        self._replacing = 0  # workers stopped and not yet succeeded by a running one
+        self.most_replacing = 0  # the most at once, ever: recycling keeps it at 1 when no worker fails
         self.restarts = 0
         self.conversions = 0
         self.failures = 0
@@ -199,23 +203,31 @@ class ConverterPool:
             return
         self._idle.put(worker)
 
-    def _replace(self, worker: _Worker, reason: str) -> None:
-        """Kills ``worker`` and starts its successor in the background."""
+    def _replace(self, worker: _Worker, reason: str, *, counted: bool = False) -> None:
+        """Kills ``worker`` and starts its successor in the background (``counted``: the caller has
+        already added it to the workers being replaced)."""
         with self._lock:
             self._workers.discard(worker)
             self.restarts += 1
+            if not counted:
+                self._replacing += 1
+            self.most_replacing = max(self.most_replacing, self._replacing)
         log.warning("restarting converter worker %s: %s", worker.index, reason)
 
         def run() -> None:
-            worker.stop() if reason == "recycled" else worker.kill()
-            delay = 1.0
-            while not self._stopping:
-                errors: list[Exception] = []
-                self._spawn_into_pool(errors)
-                if not errors:
-                    return
-                time.sleep(delay)
-                delay = min(delay * 2, 30.0)
+            try:
+                worker.stop() if reason == "recycled" else worker.kill()
+                delay = 1.0
+                while not self._stopping:
+                    errors: list[Exception] = []
+                    self._spawn_into_pool(errors)
+                    if not errors:
+                        return
+                    time.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+            finally:
+                with self._lock:
+                    self._replacing -= 1
 
         threading.Thread(target=run, name=f"converter-restart-{worker.index}", daemon=True).start()
 
@@ -259,10 +271,23 @@ class ConverterPool:
             raise
         finally:
             if healthy:
-                if worker.jobs >= self.settings.max_jobs:
-                    self._replace(worker, "recycled")
+                if self._due_for_recycling(worker):
+                    self._replace(worker, "recycled", counted=True)
                 else:
                     self._idle.put(worker)
+
+    def _due_for_recycling(self, worker: _Worker) -> bool:
+        """Past ``max_jobs``, and no other worker is being replaced (or past the deferral's end, should
+        replacements keep failing). If so, the worker is counted as being replaced at once, in the same
+        lock as the check."""
+        limit = self.settings.max_jobs
+        if worker.jobs < limit:
+            return False
+        with self._lock:
+            if self._replacing and worker.jobs < limit + max(limit, RECYCLE_DEFERRAL):
+                return False
+            self._replacing += 1
+            return True
 
     def _acquire(self, deadline: float) -> _Worker:
         """An idle, living worker; one that died while idle is replaced, never handed a document."""
