@@ -227,3 +227,31 @@ def test_finding_seal_spots_from_many_threads_does_not_crash(client, tmp_path):
 
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_fast_signature_container_is_the_one_pyhanko_builds(services):
+    """CachedKeySigner assembles PAdES containers from pre-encoded parts; pyHanko's own path must make
+    the same signed attributes and (RSA PKCS#1 v1.5 being deterministic) the same signature."""
+    import asyncio
+    import hashlib
+
+    from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes, SimpleSigner
+
+    signer = services.signer.keys.signer(services.agencies.default)
+    digest = hashlib.sha256(b"the document").digest()
+    settings = PdfCMSSignedAttributes()
+    fast = asyncio.run(signer.async_sign(digest, "sha256", use_pades=True, timestamper=services.signer.timestamper(),
+                                         signed_attr_settings=settings))
+    slow = asyncio.run(SimpleSigner.async_sign(signer, digest, "sha256", use_pades=True, timestamper=services.signer.timestamper(),
+                                               signed_attr_settings=settings))
+    (fast_info,), (slow_info,) = fast["content"]["signer_infos"], slow["content"]["signer_infos"]
+    assert sorted(a.dump() for a in fast_info["signed_attrs"]) == sorted(a.dump() for a in slow_info["signed_attrs"])
+    assert fast_info["signature"].native == slow_info["signature"].native
+    for field in ("sid", "digest_algorithm", "signature_algorithm", "version"):
+        assert fast_info[field].dump() == slow_info[field].dump()
+    assert [a["type"].native for a in fast_info["unsigned_attrs"]] == ["signature_time_stamp_token"]
+    assert [a["type"].native for a in slow_info["unsigned_attrs"]] == ["signature_time_stamp_token"]
+    certificates = {c.dump() for c in fast["content"]["certificates"]}
+    assert certificates == {c.dump() for c in slow["content"]["certificates"]}
+    for field in ("version", "digest_algorithms", "encap_content_info"):
+        assert fast["content"][field].dump() == slow["content"][field].dump()
