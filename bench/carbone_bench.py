@@ -978,14 +978,14 @@ def render_markdown(args: argparse.Namespace, machine: dict[str, str], ours: lis
          f"**{args.clients} requests in flight**:"),
         "",
         ("- **chengnuo**: `python -m service serve` (throw-away data folder), over HTTP with keep-alive, "
-         "`POST /api/v1/documents`: validation, official number, docxtpl render with a new QR code, "
-         "conversion in the warm LibreOffice pool (tagged PDF), PAdES signature with seal and RFC 3161 "
+         "`POST /api/v1/documents`: validation, official number, render of the docxtpl template (prepared once) with a new QR code, "
+         "conversion in the warm LibreOffice pool (tagged PDF, pictures kept at their resolution), PAdES signature with seal and RFC 3161 "
          "timestamp, storage in the registry. The HTTP clients are threads of the benchmark itself, on the "
          "same cores."),
         ("- **Carbone**: Carbone CE's `render()` with `convertTo: 'pdf'` in one Node process "
          "(`bench/carbone/render.js`: no HTTP, no signature, no storage), with its own LibreOffice \"factories\"; "
          "the template `bench/carbone/commitment-letter.docx` is ours with every tag rewritten in Carbone's "
-         "syntax (its QR code is a fixed picture: Carbone CE 3 has no dynamic images)."),
+         "syntax (its QR code is a fixed picture: Carbone CE 3 has no dynamic images), exported with Carbone's default PDF options."),
         "",
         (f"After an uncounted warm-up round each, {args.rounds} counted round(s) of {args.count} letters per side, "
          "alternating (Carbone, chengnuo, Carbone, …) so that drift of the machine touches both. Latency: per "
