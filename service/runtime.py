@@ -11,8 +11,9 @@ from .agencies import Agencies, load_agencies
 from .audit import AuditLog
 from .auth.api_keys import ApiKeys
 from .auth.users import Users
-from .metrics import Metrics
 from .config import Settings
+from .forms import CATALOGUE
+from .metrics import Metrics
 from .registry.db import make_engine
 from .registry.documents import DocumentRegistry
 from .registry.files import FileStore
@@ -50,6 +51,14 @@ class Services:
         self.converter.stop()
         self.sandbox.stop()
         self.registry.engine.dispose()
+
+
+def template_labels() -> dict[str, list[str]]:
+    """The signature labels of every form, by template file (two forms may share one template)."""
+    labels: dict[str, list[str]] = {}
+    for spec in CATALOGUE.values():
+        labels.setdefault(spec.template, []).extend(spec.labels)
+    return labels
 
 
 def pool_settings(settings: Settings) -> PoolSettings:
@@ -90,7 +99,7 @@ def build_services(
         agencies=load_agencies(settings.agencies_file),
         registry=DocumentRegistry(engine),
         files=FileStore(settings.files_dir),
-        renderer=DocxRenderer(settings.templates_dir),
+        renderer=DocxRenderer(settings.templates_dir, labels=template_labels()),
         converter=converter,
         keys=keys,
         signer=DocumentSigner(keys, timestamper),

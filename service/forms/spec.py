@@ -37,6 +37,11 @@ class FormSpec:
     description: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
 
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The printed labels the signing stage places signature fields and the seal at."""
+        return tuple(party.label for party in self.signers) + ((self.seal.label,) if self.seal else ())
+
     def context(self, data: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
         """The form's part of the template context: the validated data plus derived values."""
         values = dict(data)

@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import logging
 import threading
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from markupsafe import Markup, escape
 
 from ..errors import TemplateError
 from .docx_fast import QR_WIDTH, FastTemplate, Unsupported
+from .label_marks import mark_labels
 from .slim import slim_docx
 
 log = logging.getLogger(__name__)
@@ -89,9 +91,12 @@ class DocxRenderer:
     Templates are rendered by ``docx_fast`` where it supports them; ``fast=False`` renders every one
     with docxtpl itself, the reference the fast path is tested against."""
 
-    def __init__(self, templates_dir: Path, *, fast: bool = True) -> None:
+    def __init__(self, templates_dir: Path, *, fast: bool = True, labels: Mapping[str, Iterable[str]] | None = None) -> None:
+        """``labels``: by template file name, the signature labels to mark for the signing stage
+        (see ``label_marks.py``)."""
         self.templates_dir = templates_dir
         self.fast = fast
+        self.labels = {name: tuple(values) for name, values in (labels or {}).items()}
         self._cache: dict[str, tuple[float, bytes]] = {}
         self._lock = threading.Lock()
         self._prepared: dict[str, tuple[bytes, FastTemplate | None]] = {}
@@ -108,7 +113,7 @@ class DocxRenderer:
             cached = self._cache.get(name)
             if cached and cached[0] == mtime:
                 return cached[1]
-            data = slim_docx(path.read_bytes())
+            data = mark_labels(slim_docx(path.read_bytes()), self.labels.get(name, ()))
             self._cache[name] = (mtime, data)
             return data
 

@@ -114,7 +114,8 @@ def main() -> int:
     # otherwise resamples every picture to ≤300 dpi, for ~5 ms of CPU per document (a new QR each time).
     filter_data = uno.Any(
         "[]com.sun.star.beans.PropertyValue",
-        _props(uno, UseTaggedPDF=True, ExportFormFields=False, ReduceImageResolution=False),
+        _props(uno, UseTaggedPDF=True, ExportFormFields=False, ReduceImageResolution=False,
+               ExportBookmarksToPDFDestination=True),  # where the signature labels are: see label_marks.py
     )
     store_props = _props(uno, FilterName="writer_pdf_Export", FilterData=filter_data)
     load_props = _props(uno, Hidden=True, ReadOnly=True)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.timestamps import TimeStamper
@@ -49,6 +50,7 @@ class DocumentSigner:
         self.keys = keys
         self.timestamper = timestamper
         self._seals: dict[str, EncodedImage] = {}
+        self._calibrations: dict[tuple[str, str], spots.Calibration] = {}
 
     def seal_style(self, agency: Agency) -> StaticStampStyle:
         """A new stamp style per signature (pyHanko keeps per-PDF state on it), over pixels encoded once."""
@@ -58,18 +60,34 @@ class DocumentSigner:
             image = self._seals.setdefault(agency.id, encode_image(png))
         return seal_stamp_style(image)
 
+    def locate_labels(self, pdf: bytes, reader: PdfFileReader, spec: FormSpec) -> tuple[dict[str, spots.Label], tuple[int, float, float]]:
+        """Each label's box on the page (see spots.py: bookmarks once calibrated, else PDFium), and the
+        last page as (index, width, height)."""
+        page_list = spots.pages(reader)
+        marks = spots.marks(reader, spec.labels, page_list)
+        found: dict[str, spots.Label] = {}
+        for label, mark in marks.items():
+            calibration = self._calibrations.get((spec.id, label))
+            if calibration is not None and calibration.fits(mark):
+                found[label] = calibration.apply(mark)
+        missing = [label for label in spec.labels if label not in found]
+        if missing:
+            for label, box in spots.find_labels(pdf, missing).labels.items():
+                found[label] = box
+                if label in marks:
+                    self._calibrations[(spec.id, label)] = spots.Calibration.between(box, marks[label])
+        for label in spec.labels:
+            if label not in found:
+                log.warning("%s: label %r not found on the rendered page; using a default position", spec.id, label)
+        _, width, height = page_list[-1]
+        return found, (len(page_list) - 1, width, height)
+
     def sign(self, pdf: bytes, request: SignatureRequest) -> bytes:
         """The certified PDF. Raises SigningKeyUnavailable, TimestampUnavailable or SigningError."""
         spec, agency = request.spec, request.agency
         signer = self.keys.signer(agency)
-        labels = [party.label for party in spec.signers] + ([spec.seal.label] if spec.seal else [])
-        scan = spots.find_labels(pdf, labels)
-        found, last = scan.labels, scan.last_page
-        for label in labels:
-            if label not in found:
-                log.warning("%s: label %r not found on the rendered page; using a default position", spec.id, label)
-
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        found, last = self.locate_labels(pdf, writer.prev, spec)
         for slot, party in enumerate(spec.signers):
             box = spots.field_box(found.get(party.label), last, slot)
             fields.append_signature_field(writer, fields.SigFieldSpec(sig_field_name=party.role, on_page=box.page, box=box.rect))

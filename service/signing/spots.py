@@ -2,6 +2,14 @@
 申请人签名 …), not by coordinates, so that an agency's edited template still gets its seal and its
 signature fields in the right place.
 
+Two ways to find a label. PDFium reads the page's text and gives the label's glyph box (~3.5 ms of
+CPU: it parses the page and its fonts). The renderer also bookmarks each label (``label_marks.py``)
+and LibreOffice exports the bookmarks as named destinations, read here in microseconds; they give the
+label's start, end and line end and the top of its line, but not its glyph box. So the first document
+of each form and label is measured both ways, and the offsets between the two (a ``Calibration``)
+turn the destinations of later documents into the same glyph box. A label whose destinations are
+missing, or whose width no longer matches the calibration (an edited template), goes to PDFium again.
+
 Coordinates are PDF user space: points, origin at the bottom left of the page.
 """
 
@@ -12,8 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from ..pdfium import PDFIUM
+from ..rendering.label_marks import bookmark_names
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +107,94 @@ def _find_labels(pdf: bytes, labels: Iterable[str]) -> PageScan:
     finally:
         document.close()
     return PageScan(found, (last, *last_size))
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A label's bookmarks as LibreOffice placed them: x of its start, its end and its line's end, and
+    the top of its line."""
+
+    page: int
+    start: float
+    end: float
+    line_end: float
+    top: float
+    page_width: float
+    page_height: float
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How a label's glyph box (PDFium) sits relative to its bookmarks, measured on one document."""
+
+    width: float  # end - start of the marks it was measured on
+    dx0: float
+    dx1: float
+    dline: float
+    dy0: float
+    dy1: float
+
+    @classmethod
+    def between(cls, label: Label, mark: Mark) -> Calibration:
+        return cls(mark.end - mark.start, label.x0 - mark.start, label.x1 - mark.end, label.line_end - mark.line_end,
+                   label.y0 - mark.top, label.y1 - mark.top)
+
+    def fits(self, mark: Mark) -> bool:
+        """The label is laid out as it was when measured (same font and size: same width)."""
+        return abs(mark.end - mark.start - self.width) < 0.5
+
+    def apply(self, mark: Mark) -> Label:
+        return Label(mark.page, mark.start + self.dx0, mark.top + self.dy0, mark.end + self.dx1, mark.top + self.dy1,
+                     max(mark.line_end + self.dline, mark.end + self.dx1), mark.page_width, mark.page_height)
+
+
+def pages(reader: PdfFileReader) -> list[tuple[int, float, float]]:
+    """(object number, width, height) of every page, in order."""
+    found: list[tuple[int, float, float]] = []
+
+    def walk(reference: generic.PdfObject, box: generic.PdfObject | None) -> None:
+        node = reference.get_object()
+        box = node.raw_get("/MediaBox").get_object() if "/MediaBox" in node else box
+        if "/Kids" not in node:
+            x0, y0, x1, y1 = (float(v) for v in box) if box is not None else (0.0, 0.0, 595.0, 842.0)
+            found.append((reference.idnum if isinstance(reference, generic.IndirectObject) else -1, x1 - x0, y1 - y0))
+            return
+        for kid in node.raw_get("/Kids").get_object():
+            walk(kid, box)
+
+    walk(reader.root.raw_get("/Pages"), None)
+    return found
+
+
+def marks(reader: PdfFileReader, labels: Iterable[str], page_list: list[tuple[int, float, float]]) -> dict[str, Mark]:
+    """Each label's bookmarks, where LibreOffice exported all three as destinations (a /Dests dictionary)."""
+    dests = reader.root.raw_get("/Dests").get_object() if "/Dests" in reader.root else None
+    if not isinstance(dests, generic.DictionaryObject):
+        return {}
+    index = {idnum: (i, width, height) for i, (idnum, width, height) in enumerate(page_list)}
+    found: dict[str, Mark] = {}
+    for label in labels:
+        points = [_destination(dests, name, index) for name in bookmark_names(label)]
+        if all(points) and len({p[0] for p in points if p}) == 1:
+            (page, x_start, top), (_, x_end, _), (_, x_line, _) = points  # type: ignore[misc]
+            _, width, height = page_list[page]
+            found[label] = Mark(page, x_start, x_end, x_line, top, width, height)
+    return found
+
+
+def _destination(dests: generic.DictionaryObject, name: str, index: dict) -> tuple[int, float, float] | None:
+    """(page index, left, top) of an /XYZ destination, or None."""
+    try:
+        value = dests.raw_get("/" + name)
+        value = value.get_object() if isinstance(value, generic.IndirectObject) else value
+        if isinstance(value, generic.DictionaryObject):
+            value = value["/D"]
+        page_ref, kind, left, top = value.raw_get(0), value[1], value[2], value[3]
+        if kind != "/XYZ" or not isinstance(page_ref, generic.IndirectObject) or page_ref.idnum not in index:
+            return None
+        return index[page_ref.idnum][0], float(left), float(top)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
 
 
 def _line_end(text_page: pdfium.PdfTextPage, index: int, total: int, middle: float, x1: float) -> float:
