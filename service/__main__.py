@@ -164,6 +164,8 @@ def cmd_templates_check(args: argparse.Namespace) -> int:
             print(f"     未使用的字段 / schema field never used: {path}")
         for label in report.missing_labels:
             print(f"     找不到签章位置文字 / seal or signature label not in the template: {label}")
+        for label in report.unmarked_labels:
+            print(f"     提示：签章位置文字被拆分，签章定位较慢 / note: label split across runs, located more slowly: {label}")
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from marshmallow import Schema, fields
 from ..forms.jsonschema import sample
 from ..forms.spec import RESERVED_CONTEXT, FormSpec
 from .docx_render import make_environment
+from .label_marks import bookmark_names, mark_labels
+from .slim import slim_docx
 
 _HEADER = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/header"
 _FOOTER = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footer"
@@ -38,6 +41,7 @@ class TemplateReport:
     unused: tuple[str, ...] = ()
     missing_labels: tuple[str, ...] = ()  # seal/signature labels the signing step will not find
     used: tuple[str, ...] = field(default=(), repr=False)
+    unmarked_labels: tuple[str, ...] = ()  # present, but split across runs: found by PDFium, more slowly (advice only)
 
     @property
     def ok(self) -> bool:
@@ -198,7 +202,20 @@ def check_template(spec: FormSpec, templates_dir: Path, derived: Iterable[str] =
     text = "".join(re.sub(r"<[^>]+>", "", source) for source in sources)
     parties = [*spec.signers, *([spec.seal] if spec.seal else [])]
     missing = [party.label for party in parties if party.label not in text]
-    return TemplateReport(spec.id, spec.template, tuple(errors), tuple(undefined), tuple(unused), tuple(missing), tuple(sorted(used)))
+    unmarked = _unmarked(path.read_bytes(), [party.label for party in parties if party.label not in missing])
+    return TemplateReport(spec.id, spec.template, tuple(errors), tuple(undefined), tuple(unused), tuple(missing), tuple(sorted(used)),
+                          unmarked_labels=tuple(unmarked))
+
+
+def _unmarked(docx: bytes, labels: list[str]) -> list[str]:
+    """The labels the renderer cannot bookmark for the signing stage (see label_marks.py)."""
+    slim = slim_docx(docx)
+    marked = mark_labels(slim, labels)
+    if marked == slim:
+        return labels
+    with zipfile.ZipFile(io.BytesIO(marked)) as archive:
+        document = archive.read("word/document.xml").decode("utf-8", "replace")
+    return [label for label in labels if f'w:name="{bookmark_names(label)[0]}"' not in document]
 
 
 def derived_names(spec: FormSpec, data: Mapping[str, Any], today: dt.date) -> set[str]:
