@@ -71,7 +71,7 @@ class DocumentRegistry:
         with self.engine.begin() as conn:
             drawn = numbering.draw(conn, agency, number_kind, year)
             document_id = str(uuid.uuid4())
-            conn.execute(
+            row = conn.execute(
                 insert(documents).values(
                     id=document_id,
                     serial=drawn.serial,
@@ -84,18 +84,22 @@ class DocumentRegistry:
                     data=dict(data),
                     created_at=now,
                     request_id=request_id,
-                )
-            )
-        return self.get(document_id)
+                ).returning(*documents.c)
+            ).one()
+        return DocumentRecord.from_row(row)
 
     def complete(self, document_id: str, *, sha256: str, pdf_path: str, docx_path: str, pdf_size: int, now: dt.datetime) -> DocumentRecord:
+        """Raises NotFound."""
         with self.engine.begin() as conn:
-            conn.execute(
+            row = conn.execute(
                 update(documents)
                 .where(documents.c.id == document_id)
                 .values(status="issued", sha256=sha256, pdf_path=pdf_path, docx_path=docx_path, pdf_size=pdf_size, issued_at=now)
-            )
-        return self.get(document_id)
+                .returning(*documents.c)
+            ).first()
+        if row is None:
+            raise NotFound(f"文书 {document_id} 不存在", f"document {document_id} does not exist", code="document_not_found")
+        return DocumentRecord.from_row(row)
 
     def void(self, document_id: str, reason: str, now: dt.datetime) -> None:
         """Marks the document voided with the reason; its numbers stay drawn."""
