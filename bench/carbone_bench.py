@@ -991,7 +991,7 @@ def render_markdown(args: argparse.Namespace, machine: dict[str, str], ours: lis
          "alternating (Carbone, chengnuo, Carbone, …) so that drift of the machine touches both. Latency: per "
          "document, from request to complete PDF. Memory: peak of the summed RSS (and PSS, which counts shared "
          "pages once) of each side's process tree (service or node, the LibreOffice processes, their UNO "
-         "bridges), sampled every 100 ms while both sides are up. CPU: user + system time of each side's "
+         "bridges), sampled every 100 ms over the warm-up and the letter rounds. CPU: user + system time of each side's "
          "processes over the counted rounds (from /proc), per document; on our side also the CPU of the benchmark's "
          "own HTTP client threads, since they share the cores."),
         "",
@@ -1133,14 +1133,16 @@ def main(argv: list[str] | None = None) -> int:
             our_rounds[-1].cpu.update(cpu_by_kind(before, tree_cpu(ours.tracked)))
             _print_round(our_rounds[-1])
 
+        # Peak memory covers the letter rounds only, which both sides run; the all-forms round is ours alone.
+        # (Also before the checks below: a verification starts the service's verification workers.)
+        sampler.halt.set()
+        sampler.join(2)
+
         forms_round = None
         if not args.no_forms:
             ours.run("warm-up", all_payloads, len(all_payloads), min(args.clients, len(all_payloads)))
             forms_round = ours.run("all forms", all_payloads, max(args.count, 2 * len(all_payloads)), args.clients)
             _print_round(forms_round)
-
-        sampler.halt.set()  # before the checks below: a verification starts the service's verification workers
-        sampler.join(2)
         peaks = {side: MemoryPeak(**vars(peak)) for side, peak in sampler.peaks.items()}
 
         # what came out: Carbone's letter is the letter; ours is the same letter, signed and valid
