@@ -80,36 +80,32 @@ def _mark(root: etree._Element, label: str, first_id: int) -> bool:
     if [child for child in run if child.tag != _w("rPr")] != [text]:
         return False  # a run with tabs, breaks or pictures besides its text: not split here
     at = text.text.rfind(label)
-    pieces = [text.text[:at], label, text.text[at + len(label):]]
-    runs = []
-    for piece in pieces:
-        if piece:
-            copy_ = copy.deepcopy(run)
-            copy_t = copy_.find(_w("t"))
-            copy_t.text = piece
-            copy_t.set(_XML_SPACE, "preserve")
-            runs.append(copy_)
-        else:
-            runs.append(None)
-    before, label_run, after = runs
-    sequence = [before, _bookmark(start_name, first_id), label_run, _bookmark(end_name, first_id + 1), after]
+    before, after = text.text[:at], text.text[at + len(label):]
+    elements = [
+        *([_run_like(run, before)] if before else []),
+        *_bookmark(start_name, first_id),
+        _run_like(run, label),
+        *_bookmark(end_name, first_id + 1),
+        *([_run_like(run, after)] if after else []),
+    ]
     index = paragraph.index(run)
     paragraph.remove(run)
-    for offset, element in enumerate(e for e in _flatten(sequence) if e is not None):
+    for offset, element in enumerate(elements):
         paragraph.insert(index + offset, element)
-    for element in _bookmark(line_name, first_id + 2):
-        paragraph.append(element)
+    paragraph.extend(_bookmark(line_name, first_id + 2))
     return True
+
+
+def _run_like(run: etree._Element, text: str) -> etree._Element:
+    """A copy of ``run`` (its formatting) holding ``text``."""
+    copied = copy.deepcopy(run)
+    t = copied.find(_w("t"))
+    t.text = text
+    t.set(_XML_SPACE, "preserve")
+    return copied
 
 
 def _bookmark(name: str, id_: int) -> tuple[etree._Element, etree._Element]:
     start = etree.Element(_w("bookmarkStart"), {_w("id"): str(id_), _w("name"): name})
     end = etree.Element(_w("bookmarkEnd"), {_w("id"): str(id_)})
     return start, end
-
-
-def _flatten(sequence: list) -> list:
-    flat: list = []
-    for item in sequence:
-        flat.extend(item if isinstance(item, tuple) else [item])
-    return flat
