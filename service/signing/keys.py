@@ -39,6 +39,18 @@ class _Constant:
     certificates: bytes
 
 
+def encoded_signer_id(cert: asn1_x509.Certificate) -> bytes:
+    """DER of the CMS SignerIdentifier (issuer and serial number) naming ``cert``."""
+    return cms.SignerIdentifier(
+        {"issuer_and_serial_number": cms.IssuerAndSerialNumber({"issuer": cert.issuer, "serial_number": cert.serial_number})}
+    ).dump()
+
+
+def encoded_certificates(certs: list[asn1_x509.Certificate]) -> bytes:
+    """DER of the CMS CertificateSet embedding ``certs``."""
+    return cms.CertificateSet([cms.CertificateChoices(name="certificate", value=c) for c in certs]).dump()
+
+
 class CachedKeySigner(SimpleSigner):
     """pyHanko's SimpleSigner, but with the private key parsed once instead of on every signature, and
     the constant parts of a PAdES signature encoded once.
@@ -64,10 +76,8 @@ class CachedKeySigner(SimpleSigner):
             self._constant = _Constant(
                 content_type=simple_cms_attribute("content_type", "data").dump(),
                 signing_certificate_v2=simple_cms_attribute("signing_certificate_v2", as_signing_certificate_v2(cert)).dump(),
-                signer_id=cms.SignerIdentifier(
-                    {"issuer_and_serial_number": cms.IssuerAndSerialNumber({"issuer": cert.issuer, "serial_number": cert.serial_number})}
-                ).dump(),
-                certificates=cms.CertificateSet([cms.CertificateChoices(name="certificate", value=c) for c in certs]).dump(),
+                signer_id=encoded_signer_id(cert),
+                certificates=encoded_certificates(certs),
             )
         return self._constant
 

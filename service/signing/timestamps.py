@@ -26,7 +26,7 @@ from pyhanko.sign.timestamps.common_utils import get_nonce
 from pyhanko.sign.timestamps.requests_client import HTTPTimeStamper
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
-from .keys import CachedKeySigner
+from .keys import CachedKeySigner, encoded_certificates, encoded_signer_id
 
 POLICY = "1.3.6.1.4.1.4146.2.2"  # pyHanko's DummyTimeStamper's; a development TSA has no policy of its own
 
@@ -50,10 +50,8 @@ def _constant(cert_der: bytes, chain_der: tuple[bytes, ...]) -> _Constant:
         tsa_name=x509.GeneralName(name="directory_name", value=cert.subject).dump(),
         content_type=simple_cms_attribute("content_type", "tst_info").dump(),
         signing_certificate=simple_cms_attribute("signing_certificate", general.as_signing_certificate(cert)).dump(),
-        signer_id=cms.SignerIdentifier(
-            {"issuer_and_serial_number": cms.IssuerAndSerialNumber({"issuer": cert.issuer, "serial_number": cert.serial_number})}
-        ).dump(),
-        certificates=cms.CertificateSet([cms.CertificateChoices(name="certificate", value=c) for c in certificates]).dump(),
+        signer_id=encoded_signer_id(cert),
+        certificates=encoded_certificates(certificates),
     )
 
 
