@@ -96,3 +96,15 @@ def test_a_label_split_across_runs_is_pointed_out_but_not_an_error(tmp_path):
     report = check_template(CATALOGUE["liaison-form"], templates)
     assert report.ok and report.missing_labels == ()
     assert report.unmarked_labels == ("单位名称（盖章）",)
+
+
+def test_a_template_already_carrying_the_label_bookmarks_is_not_pointed_out(tmp_path):
+    """A template saved from a rendered document has the bookmarks already; they still serve."""
+    from service.rendering.label_marks import mark_labels
+
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    spec = CATALOGUE["commitment-letter"]
+    marked = mark_labels((ROOT / "templates" / spec.template).read_bytes(), spec.labels)
+    (templates / spec.template).write_bytes(marked)
+    assert check_template(spec, templates).unmarked_labels == ()

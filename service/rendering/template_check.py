@@ -172,7 +172,8 @@ def _context_of_error(source: str, lineno: int | None) -> str:
 def check_template(spec: FormSpec, templates_dir: Path, derived: Iterable[str] = ()) -> TemplateReport:
     path = templates_dir / spec.template
     try:
-        sources = list(template_sources(path.read_bytes()))
+        content = path.read_bytes()
+        sources = list(template_sources(content))
     except FileNotFoundError:
         return TemplateReport(spec.id, spec.template, syntax_errors=(f"模板文件不存在 / template file missing: {path}",))
     except Exception as exc:  # noqa: BLE001 - any failure to open the DOCX is reported, not raised
@@ -202,17 +203,15 @@ def check_template(spec: FormSpec, templates_dir: Path, derived: Iterable[str] =
     text = "".join(re.sub(r"<[^>]+>", "", source) for source in sources)
     parties = [*spec.signers, *([spec.seal] if spec.seal else [])]
     missing = [party.label for party in parties if party.label not in text]
-    unmarked = _unmarked(path.read_bytes(), [party.label for party in parties if party.label not in missing])
+    unmarked = _unmarked(content, [party.label for party in parties if party.label not in missing])
     return TemplateReport(spec.id, spec.template, tuple(errors), tuple(undefined), tuple(unused), tuple(missing), tuple(sorted(used)),
                           unmarked_labels=tuple(unmarked))
 
 
 def _unmarked(docx: bytes, labels: list[str]) -> list[str]:
-    """The labels the renderer cannot bookmark for the signing stage (see label_marks.py)."""
-    slim = slim_docx(docx)
-    marked = mark_labels(slim, labels)
-    if marked == slim:
-        return labels
+    """The labels the renderer cannot bookmark for the signing stage (see label_marks.py); a label
+    the template already carries bookmarks for counts as marked."""
+    marked = mark_labels(slim_docx(docx), labels)
     with zipfile.ZipFile(io.BytesIO(marked)) as archive:
         document = archive.read("word/document.xml").decode("utf-8", "replace")
     return [label for label in labels if f'w:name="{bookmark_names(label)[0]}"' not in document]
