@@ -12,17 +12,17 @@ SYSTEM_PACKAGES := libreoffice-writer-nogui python3-uno fonts-noto-cjk fonts-han
                    poppler-utils qpdf python3-venv fontconfig libnss3-tools chromium
 FANDOL := /usr/local/share/fonts/fandol/FandolFang-Regular.otf
 
-.PHONY: run test bench bench-deps check templates system venv certs clean
+.PHONY: run test bench bench-deps check templates system venv certs fonts clean
 
-run: system venv certs
+run: system venv certs fonts
 	$(PY) -m service serve
 
-test: system venv certs
+test: system venv certs fonts
 	$(PY) -m pytest
 
 # Side by side with Carbone CE (needs Node.js; Carbone itself goes into .cache/), then our own stages,
 # verification, and memory over 2,000 documents. Results: bench/RESULTS.md.
-bench: system venv certs bench-deps
+bench: system venv certs fonts bench-deps
 	$(PY) -m bench.carbone_bench
 	$(PY) -m bench.issue_bench
 	$(PY) -m bench.verify_bench
@@ -32,7 +32,7 @@ bench-deps:
 	@command -v node >/dev/null && command -v npm >/dev/null || { \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
 
-check: system venv certs
+check: system venv certs fonts
 	$(PY) -m service templates check
 	$(PY) -m pytest
 
@@ -55,6 +55,10 @@ system:
 # The development PKI (root, intermediate, one signing certificate per agency, TSA); keys stay in certs/private.
 certs: venv
 	@$(PY) -m service init-pki
+
+# LibreOffice's narrowed CJK faces (service/rendering/fontset.py): built once, ~30 s; rebuilt if the fonts change.
+fonts: system venv
+	@$(PY) -m service fonts >/dev/null
 
 venv: $(VENV)/.installed
 

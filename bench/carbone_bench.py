@@ -588,8 +588,9 @@ class LineReader(threading.Thread):
 class CarboneSide:
     name = "carbone"
 
-    def __init__(self, workers: int, tmp: Path, data: dict[str, Any], deadline: Deadline) -> None:
+    def __init__(self, workers: int, tmp: Path, data: dict[str, Any], deadline: Deadline, fontconfig: str = "") -> None:
         self.workers = workers
+        self.fontconfig = fontconfig  # a control run: Carbone's LibreOffice with our font set
         self.tmp = tmp / "carbone"
         self.tmp.mkdir(parents=True)
         self.deadline = deadline
@@ -612,7 +613,8 @@ class CarboneSide:
             "carbone (node)",
             [node, str(RENDER_JS), "--template", str(CARBONE_TEMPLATE), "--data", str(self.data_file),
              "--factories", str(self.workers), "--temp", str(self.tmp / "work")],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log.open("wb"), env=_node_env(self.tmp),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log.open("wb"),
+            env={**_node_env(self.tmp), **({"FONTCONFIG_FILE": self.fontconfig} if self.fontconfig else {})},
             cwd=str(self.tmp),
         )
         self.reader = LineReader(self.tracked.process.stdout)
@@ -979,7 +981,8 @@ def render_markdown(args: argparse.Namespace, machine: dict[str, str], ours: lis
         "",
         ("- **chengnuo**: `python -m service serve` (throw-away data folder), over HTTP with keep-alive, "
          "`POST /api/v1/documents`: validation, official number, render of the docxtpl template (prepared once) with a new QR code, "
-         "conversion in the warm LibreOffice pool (tagged PDF, pictures kept at their resolution), PAdES signature with seal and RFC 3161 "
+         "conversion in the warm LibreOffice pool (tagged PDF, pictures kept at their resolution, the narrowed CJK faces of "
+         "`service/rendering/fontset.py`), PAdES signature with seal and RFC 3161 "
          "timestamp, storage in the registry. The HTTP clients are threads of the benchmark itself, on the "
          "same cores."),
         ("- **Carbone**: Carbone CE's `render()` with `convertTo: 'pdf'` in one Node process "
@@ -1068,8 +1071,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1500, help="limit for the whole run, seconds")
     parser.add_argument("--no-forms", action="store_true", help="skip the all-forms round of our side")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    parser.add_argument("--carbone-fonts", choices=["system", "ours"], default="system",
+                        help="'ours': a control run with our font set in Carbone's LibreOffice too (printed, not written)")
     parser.add_argument("--rebuild-template", action="store_true", help="rebuild the Carbone template even if current")
     args = parser.parse_args(argv)
+    args.no_write = args.no_write or args.carbone_fonts == "ours"
     for name in ("count", "clients", "workers", "rounds"):
         if not 1 <= getattr(args, name) <= 10_000:
             parser.error(f"--{name} must be between 1 and 10000")
@@ -1104,7 +1110,14 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.workers} LibreOffice processes per side", flush=True)
 
         sampler.start()
-        carbone = CarboneSide(args.workers, tmp, carbone_data(sample), deadline)
+        fontconfig = ""
+        if args.carbone_fonts == "ours":
+            from service.config import load_settings
+            from service.rendering.fontset import ensure
+
+            fontconfig = str(ensure(load_settings(environ={}).fonts_dir) or "")
+            print(f"control run: Carbone's LibreOffice uses our font set ({fontconfig or 'not available'})")
+        carbone = CarboneSide(args.workers, tmp, carbone_data(sample), deadline, fontconfig)
         carbone.start()
         sampler.watch("carbone", carbone.tracked)
         print(f"Carbone {carbone.version} ready in {carbone.startup_ms / 1000:.1f} s ({carbone.found()})", flush=True)

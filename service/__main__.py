@@ -254,6 +254,15 @@ def cmd_audit_verify(_args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
+def cmd_fonts(_args: argparse.Namespace) -> int:
+    from .rendering.fontset import ensure
+
+    settings = load_settings()
+    config = ensure(settings.fonts_dir) if settings.font_set else None
+    print(config or "LibreOffice uses the system's fonts (CHENGNUO_FONT_SET is off, or no face to narrow)")
+    return EXIT_OK
+
+
 def cmd_forms(_args: argparse.Namespace) -> int:
     from .forms import CATALOGUE
 
@@ -318,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command", required=True)
     audit.add_parser("verify", help="check the hash chain; names the first entry altered or missing").set_defaults(func=cmd_audit_verify)
+
+    fonts = sub.add_parser("fonts", help="build the converter's font set if missing or stale (see rendering/fontset.py)")
+    fonts.set_defaults(func=cmd_fonts)
 
     forms = sub.add_parser("forms", help="list the forms")
     forms.set_defaults(func=cmd_forms)

@@ -39,6 +39,8 @@ class Settings:
     converter_queue_wait: float = 10.0
     uno_python: str = "/usr/bin/python3"
     soffice: str = "soffice"
+    font_set: bool = True  # LibreOffice gets the narrowed CJK faces of service/rendering/fontset.py
+    fonts_dir: Path = PROJECT_ROOT / ".cache" / "fonts"
     max_request_bytes: int = 2 * 1024 * 1024
     verify_max_bytes: int = 20 * 1024 * 1024  # larger uploads get 413
     verify_timeout: float = 20.0  # seconds one upload may take to check

@@ -19,6 +19,7 @@ from .registry.documents import DocumentRegistry
 from .registry.files import FileStore
 from .rendering.converter import ConverterPool, PoolSettings
 from .rendering.docx_render import DocxRenderer
+from .rendering.fontset import ensure as ensure_font_set
 from .signing.certify import DocumentSigner
 from .signing.health import SigningHealth
 from .signing.keys import KeyStore
@@ -71,6 +72,7 @@ def pool_settings(settings: Settings) -> PoolSettings:
         queue_wait=settings.converter_queue_wait,
         uno_python=settings.uno_python,
         soffice=settings.soffice,
+        fontconfig_file=str(ensure_font_set(settings.fonts_dir) or "") if settings.font_set else "",
     )
 
 

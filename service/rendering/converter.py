@@ -43,6 +43,7 @@ class PoolSettings:
     queue_wait: float = 10.0  # longest a request waits for a worker
     uno_python: str = "/usr/bin/python3"
     soffice: str = "soffice"
+    fontconfig_file: str = ""  # the font set (fontset.py); empty: the system's fonts
 
 
 class _Worker:
@@ -76,7 +77,7 @@ class _Worker:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
-            env={**os.environ, "HOME": str(self.dir)},
+            env=self._environment(),
         )
         reply = self._read(self.settings.start_timeout + 5)
         if not reply.get("ready"):
@@ -86,6 +87,12 @@ class _Worker:
             )
         self.soffice_pid = reply.get("soffice_pid")
         log.info("converter worker %s ready (LibreOffice pid %s)", self.index, self.soffice_pid)
+
+    def _environment(self) -> dict[str, str]:
+        env = {**os.environ, "HOME": str(self.dir)}
+        if self.settings.fontconfig_file:
+            env["FONTCONFIG_FILE"] = self.settings.fontconfig_file
+        return env
 
     def _read(self, timeout: float) -> dict:
         assert self.process and self.process.stdout
