@@ -241,10 +241,14 @@ def ensure(dest: Path) -> Path | None:
     if _current(dest, _manifest(faces)):
         return dest / "fonts.conf"
     log.info("font set: building %s (once, about 30 s)", dest)
-    result = subprocess.run([sys.executable, "-m", __name__, str(dest)], check=False, capture_output=True, text=True,
-                            timeout=900)
-    if result.returncode != 0 or not _current(dest, _manifest(faces)):
-        log.warning("font set: build failed, LibreOffice uses the system's fonts: %s", result.stderr.strip()[-500:])
+    try:
+        result = subprocess.run([sys.executable, "-m", __name__, str(dest)], check=False, capture_output=True,
+                                text=True, timeout=900)
+        failure = result.stderr.strip()[-500:] if result.returncode != 0 else ""
+    except subprocess.TimeoutExpired:
+        failure = "no result in 900 s"
+    if failure or not _current(dest, _manifest(faces)):
+        log.warning("font set: build failed, LibreOffice uses the system's fonts: %s", failure)
         return None
     return dest / "fonts.conf"
 
