@@ -19,7 +19,6 @@ from .registry.documents import DocumentRegistry
 from .registry.files import FileStore
 from .rendering.converter import ConverterPool, PoolSettings
 from .rendering.docx_render import DocxRenderer
-from .rendering.fontset import ensure as ensure_font_set
 from .signing.certify import DocumentSigner
 from .signing.health import SigningHealth
 from .signing.keys import KeyStore
@@ -72,7 +71,7 @@ def pool_settings(settings: Settings) -> PoolSettings:
         queue_wait=settings.converter_queue_wait,
         uno_python=settings.uno_python,
         soffice=settings.soffice,
-        fontconfig_file=str(ensure_font_set(settings.fonts_dir) or "") if settings.font_set else "",
+        font_set_dir=str(settings.fonts_dir) if settings.font_set else "",
     )
 
 

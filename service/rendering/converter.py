@@ -22,10 +22,11 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import ConversionError, ConversionTimeout, ConverterBusy
+from . import fontset
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ class PoolSettings:
     queue_wait: float = 10.0  # longest a request waits for a worker
     uno_python: str = "/usr/bin/python3"
     soffice: str = "soffice"
-    fontconfig_file: str = ""  # the font set (fontset.py); empty: the system's fonts
+    font_set_dir: str = ""  # where the font set (fontset.py) is kept, built on start if missing; "": none
+    fontconfig_file: str = ""  # the fontconfig file LibreOffice gets; "": the font set's, else the system's
 
 
 class _Worker:
@@ -177,6 +179,9 @@ class ConverterPool:
             if self._started:
                 return
             self._started = True
+        if self.settings.font_set_dir and not self.settings.fontconfig_file:
+            config = fontset.ensure(Path(self.settings.font_set_dir))
+            self.settings = replace(self.settings, fontconfig_file=str(config or ""))
         errors: list[Exception] = []
         threads = [threading.Thread(target=self._spawn_into_pool, args=(errors,)) for _ in range(self.settings.size)]
         for thread in threads:
