@@ -88,7 +88,7 @@ def test_a_hung_libreoffice_times_out_and_is_replaced(docx):
         assert pool.convert(docx).startswith(b"%PDF-")  # its successor serves the next document
         assert pool.status()["restarts"] == 1
         for pid in hung_pids:  # the hung processes are gone
-            wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 5)
+            wait_for(lambda pid=pid: not os.path.exists(f"/proc/{pid}"), 5)
     finally:
         pool.stop()
 
@@ -161,7 +161,45 @@ def test_stopping_the_pool_ends_every_libreoffice(docx):
     pids = office_pids(worker) + [worker.process.pid]
     pool.stop()
     for pid in pids:
-        wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 5)
+        wait_for(lambda pid=pid: not os.path.exists(f"/proc/{pid}"), 5)
+
+
+def processes_under(folder) -> list[int]:
+    """Processes whose command line names ``folder`` (a pool's workers and their LibreOffice profiles)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    if str(folder).encode() in handle.read() and not _zombie(int(entry)):
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+def test_stopping_the_pool_while_a_worker_is_being_recycled_leaves_no_libreoffice(docx):
+    pool = small_pool(max_jobs=1)
+    assert pool.convert(docx).startswith(b"%PDF-")  # the worker is now being replaced, in the background
+    assert pool.status()["restarts"] == 1
+    pool.stop()  # returns once the successor is up and stopped again
+    assert processes_under(pool._root) == []
+
+
+def test_a_worker_whose_pool_is_gone_before_it_is_ready_takes_libreoffice_down(tmp_path):
+    """The service died while a worker was starting: its "ready" meets a closed pipe."""
+    import subprocess
+
+    settings = pool_settings(load_settings(environ={}))
+    worker = subprocess.Popen(
+        [settings.uno_python, str(ROOT / "service" / "rendering" / "lo_worker.py"), "--soffice", settings.soffice,
+         "--profile", str(tmp_path / "profile"), "--pipe", f"orphan_{os.getpid()}"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    worker.stdout.close()
+    wait_for(lambda: processes_under(tmp_path / "profile"), 30)  # LibreOffice started
+    assert worker.wait(60) != 0
+    wait_for(lambda: processes_under(tmp_path / "profile") == [], 15)
 
 
 def test_libreoffice_goes_when_the_service_dies_without_stopping_the_pool(docx, tmp_path):
@@ -188,7 +226,7 @@ def test_libreoffice_goes_when_the_service_dies_without_stopping_the_pool(docx, 
     service.kill()
     service.wait()
     for pid in members:
-        wait_for(lambda: not os.path.exists(f"/proc/{pid}") or _zombie(pid), 15)
+        wait_for(lambda pid=pid: not os.path.exists(f"/proc/{pid}") or _zombie(pid), 15)
 
 
 def _in_group(pid: int, group: int) -> bool:

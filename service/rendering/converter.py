@@ -166,6 +166,7 @@ class ConverterPool:
         self._stopping = False
         self._next_index = 0
         self._replacing = 0  # workers stopped and not yet succeeded by a running one
+        self._replacements: set[threading.Thread] = set()
         self.most_replacing = 0  # the most at once, ever: recycling keeps it at 1 when no worker fails
         self.restarts = 0
         self.conversions = 0
@@ -240,16 +241,24 @@ class ConverterPool:
             finally:
                 with self._lock:
                     self._replacing -= 1
+                    self._replacements.discard(threading.current_thread())
 
-        threading.Thread(target=run, name=f"converter-restart-{worker.index}", daemon=True).start()
+        thread = threading.Thread(target=run, name=f"converter-restart-{worker.index}", daemon=True)
+        with self._lock:
+            self._replacements.add(thread)
+        thread.start()
 
     def stop(self) -> None:
+        """Stops every worker, waiting for those being started, which stop as soon as they are up."""
         self._stopping = True
         with self._lock:
             workers = list(self._workers)
             self._workers.clear()
+            replacements = list(self._replacements)
         for worker in workers:
             worker.stop()
+        for thread in replacements:
+            thread.join(self.settings.start_timeout + 15)
         shutil.rmtree(self._root, ignore_errors=True)
 
     # --- work -----------------------------------------------------------------------------------

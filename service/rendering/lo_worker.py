@@ -95,49 +95,50 @@ def main() -> int:
             os._exit(3)
 
     threading.Thread(target=watchdog, daemon=True).start()
-
-    local = uno.getComponentContext()
-    resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
-    deadline = time.monotonic() + args.start_timeout
-    while True:
-        try:
-            context = resolver.resolve(f"uno:pipe,name={args.pipe};urp;StarOffice.ComponentContext")
-            break
-        except NoConnectException:
-            if office.poll() is not None or time.monotonic() > deadline:
-                _emit({"ready": False, "error": f"LibreOffice did not start (exit {office.poll()})"})
-                stop_office()
-                return 1
-            time.sleep(0.05)
-    desktop = context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
-    # ReduceImageResolution off: the only pictures are QR codes, whose pixels must stay crisp; LibreOffice
-    # otherwise resamples every picture to ≤300 dpi, for ~5 ms of CPU per document (a new QR each time).
-    filter_data = uno.Any(
-        "[]com.sun.star.beans.PropertyValue",
-        _props(uno, UseTaggedPDF=True, ExportFormFields=False, ReduceImageResolution=False,
-               ExportBookmarksToPDFDestination=True),  # where the signature labels are: see label_marks.py
-    )
-    store_props = _props(uno, FilterName="writer_pdf_Export", FilterData=filter_data)
-    load_props = _props(uno, Hidden=True, ReadOnly=True)
-    _emit({"ready": True, "soffice_pid": office.pid})
-
-    for line in sys.stdin:
-        try:
-            request = json.loads(line)
-            document = desktop.loadComponentFromURL(uno.systemPathToFileUrl(request["in"]), "_blank", 0, load_props)
-            if document is None:
-                raise RuntimeError("LibreOffice could not open the document")
+    # Any way out (the pool gone mid-start: writing to it raises BrokenPipeError) takes LibreOffice along.
+    try:
+        local = uno.getComponentContext()
+        resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
+        deadline = time.monotonic() + args.start_timeout
+        while True:
             try:
-                document.storeToURL(uno.systemPathToFileUrl(request["out"]), store_props)
-            finally:
-                document.close(True)
-            _emit({"ok": True})
-        except Exception as exc:  # noqa: BLE001 - every failure is reported to the pool, which decides
-            _emit({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
-            if office.poll() is not None:
-                return 1
-    stopping.set()
-    stop_office()
+                context = resolver.resolve(f"uno:pipe,name={args.pipe};urp;StarOffice.ComponentContext")
+                break
+            except NoConnectException:
+                if office.poll() is not None or time.monotonic() > deadline:
+                    _emit({"ready": False, "error": f"LibreOffice did not start (exit {office.poll()})"})
+                    return 1
+                time.sleep(0.05)
+        desktop = context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
+        # ReduceImageResolution off: the only pictures are QR codes, whose pixels must stay crisp; LibreOffice
+        # otherwise resamples every picture to ≤300 dpi, for ~5 ms of CPU per document (a new QR each time).
+        filter_data = uno.Any(
+            "[]com.sun.star.beans.PropertyValue",
+            _props(uno, UseTaggedPDF=True, ExportFormFields=False, ReduceImageResolution=False,
+                   ExportBookmarksToPDFDestination=True),  # where the signature labels are: see label_marks.py
+        )
+        store_props = _props(uno, FilterName="writer_pdf_Export", FilterData=filter_data)
+        load_props = _props(uno, Hidden=True, ReadOnly=True)
+        _emit({"ready": True, "soffice_pid": office.pid})
+
+        for line in sys.stdin:
+            try:
+                request = json.loads(line)
+                document = desktop.loadComponentFromURL(uno.systemPathToFileUrl(request["in"]), "_blank", 0, load_props)
+                if document is None:
+                    raise RuntimeError("LibreOffice could not open the document")
+                try:
+                    document.storeToURL(uno.systemPathToFileUrl(request["out"]), store_props)
+                finally:
+                    document.close(True)
+                _emit({"ok": True})
+            except Exception as exc:  # noqa: BLE001 - every failure is reported to the pool, which decides
+                _emit({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+                if office.poll() is not None:
+                    return 1
+    finally:
+        stopping.set()
+        stop_office()
     return 0
 
 
