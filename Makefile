@@ -58,7 +58,7 @@ certs: venv
 
 # LibreOffice's narrowed CJK faces (service/rendering/fontset.py): built once, ~30 s; rebuilt if the fonts change.
 fonts: system venv
-	@$(PY) -m service fonts >/dev/null
+	@$(PY) -m service fonts
 
 venv: $(VENV)/.installed
 

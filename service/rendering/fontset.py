@@ -250,6 +250,9 @@ def ensure(dest: Path) -> Path | None:
     if failure or not _current(dest, _manifest(faces)):
         log.warning("font set: build failed, LibreOffice uses the system's fonts: %s", failure)
         return None
+    for line in result.stderr.splitlines():
+        if line.startswith("font set:"):
+            log.info("%s", line)
     return dest / "fonts.conf"
 
 
