@@ -230,7 +230,7 @@ def build(dest: Path, faces: list[Face]) -> Path:
 def ensure(dest: Path) -> Path | None:
     """The font set's fonts.conf, built first if missing or stale; ``None`` means the system's fonts.
 
-    The build (≈ 30 s, up to ~1 GiB while fontTools holds a CJK face) runs in a child process, so
+    The build (≈ 40 s, up to ~1 GiB while fontTools holds a CJK face) runs in a child process, so
     the service does not keep that memory; ``make run`` and ``make test`` build it ahead.
     """
     faces = installed_faces()
@@ -240,7 +240,7 @@ def ensure(dest: Path) -> Path | None:
     dest = dest.resolve()
     if _current(dest, _manifest(faces)):
         return dest / "fonts.conf"
-    log.info("font set: building %s (once, about 30 s)", dest)
+    log.info("font set: building %s (once, about 40 s)", dest)
     try:
         result = subprocess.run([sys.executable, "-m", __name__, str(dest)], check=False, capture_output=True,
                                 text=True, timeout=900)
