@@ -230,7 +230,7 @@ def build(dest: Path, faces: list[Face]) -> Path:
 def ensure(dest: Path) -> Path | None:
     """The font set's fonts.conf, built first if missing or stale; ``None`` means the system's fonts.
 
-    The build (≈ 40 s, up to ~1 GiB while fontTools holds a CJK face) runs in a child process, so
+    The build (≈ 40 s, ~380 MiB at its peak while fontTools holds a CJK face) runs in a child process, so
     the service does not keep that memory; ``make run`` and ``make test`` build it ahead.
     """
     faces = installed_faces()
