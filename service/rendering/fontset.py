@@ -86,7 +86,10 @@ def installed_faces(families: tuple[str, ...] = FAMILIES) -> list[Face]:
             file, index, style, name = line.split("\t")
             if name != family:
                 continue
-            stat = Path(file).stat()
+            try:
+                stat = Path(file).stat()
+            except OSError:  # listed by a stale fontconfig cache, gone from the disk
+                continue
             faces.append(Face(family, style, file, int(index), stat.st_size, stat.st_mtime_ns))
     return faces
 
