@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from service import create_app
 from service.agencies import load_agencies
 from service.config import load_settings
+from service.forms import CATALOGUE
+from service.issuing import qr_png
 from service.rendering.converter import ConverterPool
 from service.runtime import Services, build_services, pool_settings
 from service.signing.pki import init_pki
@@ -23,6 +27,20 @@ ARTEFACTS = ROOT / "test-artifacts"
 
 def sample(form_id: str) -> dict:
     return json.loads((SAMPLES / f"{form_id}.json").read_text(encoding="utf-8"))
+
+
+def issue_context(form_id: str, data: dict[str, Any]) -> tuple[str, dict[str, Any], bytes]:
+    """Template, context and QR code as service.issuing._issue passes them to the renderer."""
+    spec = CATALOGUE[form_id]
+    agency = load_agencies(load_settings(environ={}).agencies_file).default
+    today = dt.date(2026, 3, 16)
+    serial = "2026-00000001-ABCD"
+    verify_url = f"http://127.0.0.1:8000/v/{serial}"
+    context = spec.context(spec.schema().load(data), today)
+    number = {"letter": "晋市司函字〔2026〕1号", "commitment": "[2026年]第1号"}.get(spec.number_kind)
+    context.update(number=number, serial=serial, verify_url=verify_url, agency=agency.public(), issued_on=today,
+                   form={"id": spec.id, "title": spec.title})
+    return spec.template, context, qr_png(verify_url)
 
 
 @pytest.fixture(scope="session", autouse=True)

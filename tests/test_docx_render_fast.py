@@ -8,7 +8,6 @@ out the same on both paths.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import io
 import logging
 import subprocess
@@ -22,13 +21,10 @@ import pytest
 from lxml import etree
 from marshmallow import ValidationError
 
-from service.agencies import load_agencies
-from service.config import load_settings
 from service.forms import CATALOGUE
-from service.issuing import qr_png
 from service.rendering.docx_render import DocxRenderer
 
-from .conftest import SAMPLES, sample
+from .conftest import SAMPLES, issue_context, sample
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -36,20 +32,6 @@ FORMS = sorted(path.stem for path in SAMPLES.glob("*.json"))
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 HOSTILE = "A&B <b>粗</b> \"引号\" '单引号' {{ applicant.name }} {% if true %}X{% endif %} {_{ y }_} %_} 100%"
 HOSTILE_LINES = f"{HOSTILE}\n第二行：\t制表之后"
-
-
-def issue_context(form_id: str, data: dict[str, Any]) -> tuple[str, dict[str, Any], bytes]:
-    """Template, context and QR code as service.issuing._issue passes them to the renderer."""
-    spec = CATALOGUE[form_id]
-    agency = load_agencies(load_settings(environ={}).agencies_file).default
-    today = dt.date(2026, 3, 16)
-    serial = "2026-00000001-ABCD"
-    verify_url = f"http://127.0.0.1:8000/v/{serial}"
-    context = spec.context(spec.schema().load(data), today)
-    number = {"letter": "晋市司函字〔2026〕1号", "commitment": "[2026年]第1号"}.get(spec.number_kind)
-    context.update(number=number, serial=serial, verify_url=verify_url, agency=agency.public(), issued_on=today,
-                   form={"id": spec.id, "title": spec.title})
-    return spec.template, context, qr_png(verify_url)
 
 
 def parts(docx: bytes) -> dict[str, bytes]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import os
 import subprocess
@@ -16,7 +15,6 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageChops
 
 from service.config import load_settings
-from service.issuing import qr_png, validate
 from service.rendering.converter import ConverterPool
 from service.rendering.docx_render import DocxRenderer
 from service.rendering.fontset import (
@@ -29,7 +27,7 @@ from service.rendering.fontset import (
 from service.runtime import pool_settings, template_labels
 
 from . import pdfcheck
-from .conftest import ROOT, sample
+from .conftest import ROOT, issue_context, sample
 
 RARE = "镕喆玥堃䶮한국어"  # outside GB 2312 (and Hangul): drawn from the complete faces
 COMMON = "告知承诺书申请人ABC123《》“”（一）①"
@@ -95,12 +93,8 @@ def test_fontconfig_gives_the_narrowed_face_and_the_complete_one_for_what_it_lac
 
 def test_a_letter_is_the_same_to_the_pixel_with_the_font_set(pool, system_pool, font_config):
     assert pool.settings.fontconfig_file == font_config  # the suite's pool uses the font set
-    spec, data = validate("commitment-letter", sample("commitment-letter"))
-    context = spec.context(data, dt.date(2026, 11, 22))
-    context.update({"number": "晋司承〔2026〕第1号", "serial": "2026-00000001-ABCD", "verify_url": "https://x.gov.cn/v/1",
-                    "agency": {"name": "晋城市司法局", "id": "jc-justice"}, "issued_on": dt.date(2026, 11, 22),
-                    "form": {"id": spec.id, "title": spec.title}})
-    docx = DocxRenderer(ROOT / "templates", labels=template_labels()).render(spec.template, context, qr_png("https://x.gov.cn/v/1"))
+    docx = DocxRenderer(ROOT / "templates", labels=template_labels()).render(
+        *issue_context("commitment-letter", sample("commitment-letter")))
     ours, theirs = pool.convert(docx), system_pool.convert(docx)
     assert pdfcheck.text(ours) == pdfcheck.text(theirs)
     for mine, system in zip(pages(ours), pages(theirs), strict=True):
