@@ -133,3 +133,48 @@ def emptied_contents(pdf: bytes) -> bytes:
     """USF: the signature's /Contents overwritten with zeros."""
     start, end = _signature_hole(pdf)
     return pdf[:start] + b"0" * (end - start) + pdf[end:]
+
+
+def retitled(pdf: bytes) -> bytes:
+    """Metadata rewrite: an update that changes only the document information dictionary's title and
+    subject (where viewers and indexes read the number and the serial)."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    writer.document_meta.title = "伪造 [2026年]第999号"
+    writer.document_meta.subject = "登记编号 2026-99999999-FAKE"
+    writer._update_meta()  # noqa: SLF001 - pyHanko writes /Info only when it has something else to write
+    writer.update_container(writer._info)  # noqa: SLF001
+    return _write(writer)
+
+
+def replaced_info(pdf: bytes) -> bytes:
+    """Metadata rewrite: the trailer's /Info pointed at a new dictionary with another title."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    info = generic.DictionaryObject({
+        generic.NameObject("/Title"): generic.TextStringObject("伪造 [2026年]第999号"),
+        generic.NameObject("/Producer"): generic.TextStringObject("LibreOffice 7.4; pyHanko 0.38.0"),
+    })
+    writer._info = writer.add_object(info)  # noqa: SLF001
+    writer.trailer["/Info"] = writer._info  # noqa: SLF001
+    return _write(writer)
+
+
+def added_xmp(pdf: bytes) -> bytes:
+    """Metadata rewrite: an XMP /Metadata stream with another title added to the catalogue."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    writer.document_meta.title = "伪造 [2026年]第999号"
+    writer.document_meta.xmp_unmanaged = False
+    writer.document_meta.xmp_extra = []
+    from pyhanko.pdf_utils.metadata import xmp_xml
+
+    stream = xmp_xml.MetadataStream.from_xmp(xmp_xml.update_xmp_with_meta(writer.document_meta))
+    writer.root["/Metadata"] = writer.add_object(stream)
+    writer.update_root()
+    return _write(writer)
+
+
+def touched_by_a_signing_tool(pdf: bytes) -> bytes:
+    """Not an attack: an update in which a tool rewrites only /Info's modification date and producer."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    writer._update_meta()  # noqa: SLF001 - as pyHanko does before it writes
+    writer.update_container(writer._info)  # noqa: SLF001
+    return _write(writer)

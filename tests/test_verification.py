@@ -100,6 +100,25 @@ def test_changes_after_certification_make_the_document_invalid(client, attack):
     assert report["changes_since_issue"] == "disallowed"
 
 
+@pytest.mark.parametrize(("attack", "named"), [(attacks.retitled, ["标题（/Title）", "主题（/Subject）"]),
+                                              (attacks.replaced_info, ["标题（/Title）"]),
+                                              (attacks.added_xmp, ["XMP 元数据（XMP dc:title）"])])
+def test_metadata_rewritten_after_issue_is_invalid_and_named(client, attack, named):
+    _, pdf = issue(client)
+    report = check(client, attack(pdf))
+    assert report["verdict"] == "invalid", report["reasons"]
+    assert report["changes_since_issue"] == "disallowed"
+    [reason] = [r for r in report["reasons"] if r.startswith("签发后文档元数据被改动")]
+    assert all(name in reason for name in named), reason
+    assert not any("签发后未被改动" in r for r in report["reasons"])
+
+
+def test_a_signing_tool_may_update_the_modification_date_and_producer(client):
+    _, pdf = issue(client)
+    report = check(client, attacks.touched_by_a_signing_tool(pdf))
+    assert report["verdict"] == "valid", report["reasons"]
+
+
 def test_signature_wrapping_is_caught(client):
     _, pdf = issue(client)
     report = check(client, attacks.signature_wrapping(pdf))

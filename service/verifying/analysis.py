@@ -21,6 +21,7 @@ from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from ..errors import UnusablePdf
+from .permitted_changes import ISSUED_DOCUMENT_POLICY, metadata_changes
 
 SERIAL = re.compile(r"登记编号\s*(\d{4}-\d{8}-[0-9A-Z]{4})")
 
@@ -56,6 +57,7 @@ class PdfAnalysis:
     fields_certified: tuple[str, ...]  # signature fields present in the certified revision
     fields_now: tuple[str, ...]  # signature fields in the latest revision
     unreadable: tuple[str, ...] = ()  # filled signature fields whose signature cannot even be read
+    metadata_changed: tuple[str, ...] = ()  # /Info keys (or "XMP") changed after certification, beyond the signing tool's own
 
 
 def _name(level: object | None) -> str | None:
@@ -98,7 +100,7 @@ def _finding(pdf: bytes, signature: object, context: ValidationContext) -> Signa
     base = {"field": str(sig.field_name), "certification": certification, "revision": int(sig.signed_revision),  # type: ignore[attr-defined]
             "revision_end": revision_end, "reason": reason}
     try:
-        status = validate_pdf_signature(sig, context, ts_validation_context=context)  # type: ignore[arg-type]
+        status = validate_pdf_signature(sig, context, ts_validation_context=context, diff_policy=ISSUED_DOCUMENT_POLICY)  # type: ignore[arg-type]
     except RecursionError:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure to validate is a finding, not a crash
@@ -143,17 +145,19 @@ def analyse(pdf: bytes, trust_roots: list[str]) -> PdfAnalysis:
         certification = next((f for f in findings if f.certification), None)
         serial = certified_sha256 = None
         fields_certified: tuple[str, ...] = ()
+        metadata_changed: tuple[str, ...] = ()
         if certification is not None:
             match = SERIAL.search(certification.reason)
             serial = match.group(1) if match else None
             certified_sha256 = hashlib.sha256(pdf[: certification.revision_end]).hexdigest()
             fields_certified = _field_names(reader.get_historical_resolver(certification.revision))
+            metadata_changed = metadata_changes(reader, certification.revision)
         revisions = reader.xrefs.total_revisions
     except RecursionError:
         raise UnusablePdf("PDF 结构嵌套过深，无法核验", "the PDF is nested too deeply to be checked", code="pdf_too_complex") from None
     except (PdfReadError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise UnusablePdf("PDF 文件已损坏，无法核验", f"the PDF is damaged ({type(exc).__name__})", code="damaged_pdf") from None
-    return PdfAnalysis(findings, revisions, serial, certified_sha256, fields_certified, fields_now, unreadable)
+    return PdfAnalysis(findings, revisions, serial, certified_sha256, fields_certified, fields_now, unreadable, metadata_changed)
 
 
 def _signatures(reader: PdfFileReader) -> tuple[list[EmbeddedPdfSignature], tuple[str, ...]]:

@@ -19,7 +19,12 @@ from ..registry.documents import DocumentRecord
 from .analysis import PdfAnalysis, SignatureFinding
 
 VALID, INVALID, INDETERMINATE = "valid", "invalid", "indeterminate"
+# pyHanko's levels under permitted_changes.ISSUED_DOCUMENT_POLICY: there, "lta_updates" is only the signing
+# tool's /ModDate and /Producer, validation data and the streams that carry an update; any other metadata
+# change is "other".
 ALLOWED_AFTER_ISSUE = {"none", "lta_updates", "form_filling"}
+METADATA_NAMES = {"/Title": "标题", "/Subject": "主题", "/Author": "作者", "/Keywords": "关键词", "/Creator": "创建工具",
+                  "/CreationDate": "创建时间", "/Trapped": "陷印"}
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,13 @@ def build_report(
             add("签名时签名证书不在有效期内", "the signing certificate was not valid at the time of signing", INVALID)
         if later or stray:
             changes = "form_filling_and_signing"
+        if analysis.metadata_changed:
+            changes = "disallowed"
+            names = "、".join(f"{METADATA_NAMES.get(key, 'XMP 元数据' if key.startswith('XMP') else '文档信息')}（{key}）"
+                             for key in analysis.metadata_changed)
+            add(f"签发后文档元数据被改动：{names}；签署时只允许签署工具更新修改时间和生成工具",
+                f"the document's metadata was changed after issue: {', '.join(analysis.metadata_changed)}; "
+                "signing may only update the modification date and the producer", INVALID)
         if certification.modifications not in ALLOWED_AFTER_ISSUE or certification.docmdp_ok is False:
             changes = "disallowed"
             add("签发后文件被改动（增加、修改内容或批注），超出签署预留签名域的许可范围",
