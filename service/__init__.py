@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     limiter = Limiter(key_func=client_address, app=app, storage_uri="memory://", headers_enabled=True, strategy="moving-window")
     for name in ("verifications_api", "public", "verify_pages"):
         limiter.limit(settings.public_rate_limit)(app.blueprints[name])
-    limiter.limit(settings.login_rate_limit, methods=["POST"])(app.view_functions["account.login"])
+    # limit() returns the limited view; it must replace the registered one to take effect.
+    app.view_functions["account.login"] = limiter.limit(settings.login_rate_limit)(app.view_functions["account.login"])
     return app
 
 

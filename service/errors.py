@@ -7,7 +7,6 @@
     ├── PdfTooLarge                    an upload over the size limit                                   → 413
     ├── Unauthorized                   no credentials, or bad ones                                    → 401
     ├── Forbidden                      credentials that do not allow this                              → 403
-    ├── TooManyAttempts                a sign-in locked after repeated failures                        → 429
     ├── NotFound                       unknown form, agency or document                               → 404
     ├── Conflict                       idempotency key reused with another body, or still running     → 409
     ├── PipelineError                  a stage failed; the drawn number is voided with the reason
@@ -74,14 +73,6 @@ class Unauthorized(ChengnuoError):
 
 class Forbidden(ChengnuoError):
     code = "forbidden"
-
-
-class TooManyAttempts(ChengnuoError):
-    code = "too_many_attempts"
-
-    def __init__(self, zh: str, en: str, *, retry_after: int) -> None:
-        super().__init__(zh, en)
-        self.retry_after = retry_after
 
 
 class NotFound(ChengnuoError):

@@ -3,19 +3,21 @@ lock-out, rate limits on public endpoints, masked personal data, and the audit t
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import json
 import re
 import subprocess
 import sys
+import threading
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from service import admin, create_app
 from service.auth.principal import OPERATOR
 from service.issuing import issue
-from service.registry.tables import audit_log
+from service.registry.tables import audit_log, users
 from service.runtime import build_services
 
 from .conftest import ROOT, keyed_client, sample
@@ -151,12 +153,59 @@ def test_a_cookie_session_needs_the_csrf_token_for_changes(app, people):
     assert login_page.post("/login", data={"username": "zhang", "password": people["zhang"], "csrf_token": "x"}).status_code == 403
 
 
-def test_repeated_failed_sign_ins_lock_the_account(app, people):
+def _alert(response) -> str:
+    return re.search(r'role="alert">(.*?)</p>', response.get_data(as_text=True), re.S).group(1)
+
+
+def test_repeated_failed_sign_ins_lock_the_account(app, services, people):
     for _ in range(5):
         _, response = sign_in(app, "zhang", "wrong password")
         assert response.status_code == 401
     _, locked = sign_in(app, "zhang", people["zhang"], address="10.0.0.2")
-    assert locked.status_code == 429 and "锁定" in locked.get_data(as_text=True)
+    assert locked.status_code == 401 and "锁定" in _alert(locked)
+    assert services.audit.entries(limit=1, action="login")[0].detail["cause"] == "locked"
+
+
+def test_a_locked_account_answers_like_an_unknown_user_name(app, people):
+    for _ in range(5):
+        sign_in(app, "zhang", "wrong password")
+    _, locked = sign_in(app, "zhang", people["zhang"], address="10.0.0.2")
+    _, unknown = sign_in(app, "nobody", "whatever", address="10.0.0.3")
+    assert (locked.status_code, _alert(locked)) == (unknown.status_code, _alert(unknown))
+    assert sorted(locked.headers.keys()) == sorted(unknown.headers.keys())
+
+
+def test_parallel_wrong_passwords_from_many_addresses_all_count(app, services, people):
+    """20 guesses at once, each from its own address (so no rate limit applies): every one counts, the
+    account locks, and the right password is then refused."""
+    barrier = threading.Barrier(20)
+    clients = []
+    for n in range(20):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"10.1.0.{n + 1}"
+        page = client.get("/login").get_data(as_text=True)
+        clients.append((client, re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)))
+
+    def guess(client_and_token):
+        client, token = client_and_token
+        barrier.wait()
+        return client.post("/login", data={"username": "zhang", "password": "wrong", "csrf_token": token}).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        assert list(pool.map(guess, clients)) == [401] * 20
+    _, right = sign_in(app, "zhang", people["zhang"], address="10.2.0.1")
+    assert right.status_code == 401
+    with services.registry.engine.connect() as conn:
+        row = conn.execute(select(users.c.failed_logins, users.c.locked_until).where(users.c.username == "zhang")).one()
+    assert row.failed_logins >= 5 and row.locked_until is not None
+
+
+def test_sign_in_attempts_are_rate_limited_per_address(app, people):
+    """CHENGNUO_LOGIN_RATE_LIMIT (10 per minute): the 11th attempt from one address gets 429 on the sign-in page."""
+    statuses = [sign_in(app, "nobody", "wrong", address="10.3.0.1")[1] for _ in range(12)]
+    assert [r.status_code for r in statuses] == [401] * 10 + [429] * 2
+    assert statuses[-1].headers["Retry-After"] and "频繁" in _alert(statuses[-1])
+    assert sign_in(app, "zhang", people["zhang"], address="10.3.0.2")[1].status_code == 302
 
 
 # --- the public --------------------------------------------------------------------------------------

@@ -26,7 +26,6 @@ from ..errors import (
     PipelineError,
     TemplateError,
     TimestampUnavailable,
-    TooManyAttempts,
     Unauthorized,
     UnusablePdf,
     bilingual,
@@ -42,7 +41,6 @@ STATUS: tuple[tuple[type[ChengnuoError], int], ...] = (
     (PdfTooLarge, 413),
     (Unauthorized, 401),
     (Forbidden, 403),
-    (TooManyAttempts, 429),
     (NotFound, 404),
     (Conflict, 409),
     (ConverterBusy, 429),
@@ -88,7 +86,7 @@ def handle_chengnuo_error(error: ChengnuoError) -> Response:
     if status >= 500:
         log.error("%s: %s", error.code, error.en, exc_info=error.__cause__ is not None)
     response = error_response(status, error.code, error.message, getattr(error, "errors", None))
-    if isinstance(error, (ConverterBusy, TooManyAttempts)):
+    if isinstance(error, ConverterBusy):
         response.headers["Retry-After"] = str(error.retry_after)
     elif isinstance(error, Unauthorized):
         response.headers["WWW-Authenticate"] = 'Bearer realm="chengnuo"'

@@ -1,5 +1,9 @@
 """People who sign in: clerks, supervisors, administrators. Passwords are hashed with scrypt (salted,
-slow); five failed sign-ins lock the account for a quarter of an hour."""
+slow); five failed sign-ins in a row lock the account for a quarter of an hour.
+
+A refused sign-in looks the same whatever the cause (no such user, wrong password, locked, disabled):
+the same answer after the same work, so that user names cannot be told from the answers. Counting
+failures is one atomic UPDATE, so that guesses sent in parallel are all counted."""
 
 from __future__ import annotations
 
@@ -9,11 +13,11 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, and_, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..errors import Conflict, InvalidData, NotFound, TooManyAttempts, Unauthorized
+from ..errors import Conflict, InvalidData, NotFound, Unauthorized
 from ..registry.tables import users
 from .principal import ROLES, Principal
 
@@ -101,23 +105,45 @@ class Users:
             return [_row(r) for r in conn.execute(select(users).order_by(users.c.username))]
 
     def authenticate(self, username: str, password: str, now: dt.datetime) -> User:
-        """Raises TooManyAttempts while locked, Unauthorized for a wrong name or password."""
+        """Raises SignInRefused, the same for a wrong name or password, a locked and a disabled account."""
         with self.engine.connect() as conn:
             row = conn.execute(select(users).where(users.c.username == username)).first()
-        if row is not None and row.locked_until is not None and row.locked_until > now:
-            wait = int((row.locked_until - now).total_seconds()) + 1
-            raise TooManyAttempts("登录失败次数过多，账户已临时锁定，请稍后再试",
-                                  "too many failed sign-ins: the account is locked for a while", retry_after=wait)
         good = check_password_hash(row.password_hash if row else _DUMMY_HASH, password)
-        if row is None or not good or row.disabled_at is not None:
-            if row is not None:
-                failures = row.failed_logins + 1
-                locked = now + LOCK if failures >= MAX_FAILURES else None
-                with self.engine.begin() as conn:
-                    conn.execute(update(users).where(users.c.id == row.id).values(
-                        failed_logins=0 if locked else failures, locked_until=locked))
-            raise Unauthorized("用户名或密码不正确", "wrong user name or password", code="bad_credentials")
-        if row.failed_logins:
+        if row is None:
+            raise SignInRefused("unknown_user")
+        if good and row.disabled_at is None:
             with self.engine.begin() as conn:
-                conn.execute(update(users).where(users.c.id == row.id).values(failed_logins=0, locked_until=None))
-        return _row(row)
+                unlocked = conn.execute(update(users).where(
+                    users.c.id == row.id, or_(users.c.locked_until.is_(None), users.c.locked_until <= now),
+                ).values(failed_logins=0, locked_until=None))
+            if unlocked.rowcount == 1:
+                return _row(row)
+            raise SignInRefused("locked")
+        locked = self._count_failure(row.id, now)
+        raise SignInRefused("disabled" if row.disabled_at is not None else "locked" if locked else "wrong_password")
+
+    def _count_failure(self, user_id: str, now: dt.datetime) -> bool:
+        """One more failure, counted in the database (so parallel guesses all count); True if the account is now locked.
+        A lock that has run out starts a new count; a lock in force is not extended."""
+        expired = and_(users.c.locked_until.is_not(None), users.c.locked_until <= now)
+        in_force = and_(users.c.locked_until.is_not(None), users.c.locked_until > now)
+        failures = case((expired, 1), else_=users.c.failed_logins + 1)
+        with self.engine.begin() as conn:
+            conn.execute(update(users).where(users.c.id == user_id).values(
+                failed_logins=failures,
+                locked_until=case((in_force, users.c.locked_until), (failures >= MAX_FAILURES, now + LOCK), else_=None),
+            ))
+            locked_until = conn.execute(select(users.c.locked_until).where(users.c.id == user_id)).scalar()
+        return locked_until is not None and locked_until > now
+
+
+class SignInRefused(Unauthorized):
+    """A refused sign-in. ``cause`` is for the audit trail only; the caller sees one message for all."""
+
+    code = "bad_credentials"
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(f"用户名或密码不正确；连续失败 {MAX_FAILURES} 次后账户将锁定 {LOCK.seconds // 60} 分钟",
+                         f"wrong user name or password; after {MAX_FAILURES} failures in a row an account is locked "
+                         f"for {LOCK.seconds // 60} minutes")
+        self.cause = cause

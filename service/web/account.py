@@ -7,7 +7,8 @@ from urllib.parse import urlparse
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 
 from ..auth.http import client_address, csrf_token, current_principal
-from ..errors import TooManyAttempts, Unauthorized
+from ..errors import ChengnuoError
+from ..auth.users import SignInRefused
 
 bp = Blueprint("account", __name__, template_folder="templates")
 
@@ -35,13 +36,10 @@ def login() -> Response | tuple[str, int]:
     password = request.form.get("password", "")
     try:
         user = services.users.authenticate(username, password, services.now())
-    except (Unauthorized, TooManyAttempts) as exc:
+    except SignInRefused as exc:
         services.audit.record(actor=f"public:{client_address()}", action="login", object=f"user:{username[:64]}",
-                              outcome="locked" if isinstance(exc, TooManyAttempts) else "failure", detail={"error": exc.code})
-        page = render_template("login.html", csrf_token=csrf_token(), next=request.form.get("next", ""), error=exc, username=username)
-        if isinstance(exc, TooManyAttempts):
-            return Response(page, status=429, headers={"Retry-After": str(exc.retry_after)})
-        return page, 401
+                              outcome="locked" if exc.cause == "locked" else "failure", detail={"error": exc.code, "cause": exc.cause})
+        return _login_page(exc, username), 401
     session.clear()
     session.permanent = True
     session["user_id"] = user.id
@@ -49,6 +47,17 @@ def login() -> Response | tuple[str, int]:
     services.audit.record(actor=f"user:{user.username}", action="login", object=f"user:{user.username}", outcome="success",
                           detail={"address": client_address()})
     return redirect(_safe_next(request.form.get("next")))
+
+
+def _login_page(error: ChengnuoError, username: str = "") -> str:
+    return render_template("login.html", csrf_token=csrf_token(), next=request.form.get("next", ""), error=error, username=username)
+
+
+@bp.errorhandler(429)
+def _too_many(_error: Exception) -> tuple[str, int]:
+    """The sign-in rate limit (per client address), answered on the sign-in page."""
+    return _login_page(ChengnuoError("登录尝试过于频繁，请稍后再试", "too many sign-in attempts from this address; try again later"),
+                       request.form.get("username", "")), 429
 
 
 @bp.post("/logout")
