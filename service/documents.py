@@ -1,11 +1,91 @@
-"""Reading issued documents: metadata and files, for whoever may see them; every download is audited."""
+"""Reading issued documents: metadata, files and searches, for whoever may see them; every download is audited.
+
+A search applies the same scope as the detail views (the principal's agencies and forms), and its
+parameters are bounded: a page, a date or a search text out of range is a 400, never a database error.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from .auth.principal import Principal, authorize_read
-from .errors import NotFound
+from .errors import InvalidRequest, NotFound, bilingual
+from .forms import CATALOGUE
 from .registry.documents import DocumentRecord
 from .runtime import Services
+
+MAX_PAGE = 100_000
+MAX_QUERY_TEXT = 100
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+
+
+@dataclass(frozen=True)
+class DocumentQuery:
+    text: str = ""
+    form: str | None = None
+    since: dt.date | None = None  # issued on or after
+    until: dt.date | None = None  # issued on or before
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    records: list[DocumentRecord]
+    total: int
+    page: int
+    pages: int
+
+
+def parse_query(args: Mapping[str, str]) -> DocumentQuery:
+    """A search from query parameters ``q``, ``form``, ``from``, ``to``, ``page``; raises InvalidRequest naming each bad one."""
+    errors: dict[str, list[str]] = {}
+    text = args.get("q", "") or ""
+    if len(text) > MAX_QUERY_TEXT:
+        errors["q"] = [bilingual(f"查找内容不能超过 {MAX_QUERY_TEXT} 个字符", f"the search text may be at most {MAX_QUERY_TEXT} characters")]
+    form = args.get("form") or None
+    if form is not None and form not in CATALOGUE:
+        errors["form"] = [bilingual("没有这种表单", "no such form")]
+    page = 1
+    if args.get("page"):
+        raw = args["page"]
+        page = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 0
+        if not 1 <= page <= MAX_PAGE:
+            errors["page"] = [bilingual(f"页码应为 1–{MAX_PAGE} 的整数", f"the page must be a whole number from 1 to {MAX_PAGE}")]
+    dates: dict[str, dt.date | None] = {}
+    for name in ("from", "to"):
+        dates[name] = None
+        if args.get(name):
+            try:
+                dates[name] = dt.date.fromisoformat(args[name])
+            except ValueError:
+                errors[name] = [bilingual("日期格式应为 YYYY-MM-DD", "a date must be given as YYYY-MM-DD")]
+                continue
+            if not EARLIEST <= dates[name] <= LATEST:  # type: ignore[operator]
+                errors[name] = [bilingual(f"日期应在 {EARLIEST} 至 {LATEST} 之间", f"the date must lie between {EARLIEST} and {LATEST}")]
+    if errors:
+        raise InvalidRequest("查找条件有误", "the search parameters are invalid", code="invalid_query", errors=errors)
+    return DocumentQuery(text=text.strip(), form=form, since=dates["from"], until=dates["to"], page=page)
+
+
+def search(services: Services, principal: Principal, query: DocumentQuery, per_page: int = 20) -> SearchResult:
+    """The documents ``principal`` may read that match ``query``, newest first, and how many match in all.
+    The scope is that of ``get_document``: the principal's agencies and forms."""
+    zone = services.now().tzinfo
+
+    def start_of(day: dt.date | None) -> dt.datetime | None:
+        return dt.datetime.combine(day, dt.time(), tzinfo=zone) if day else None
+
+    if principal.role == "public":
+        return SearchResult([], 0, 1, 1)
+    records, total = services.registry.search(
+        agencies=principal.agencies, forms=principal.forms, text=query.text, form=query.form,
+        since=start_of(query.since), until=start_of(query.until + dt.timedelta(days=1) if query.until else None),
+        page=query.page, per_page=per_page,
+    )
+    return SearchResult(records, total, query.page, max(1, math.ceil(total / per_page)))
 
 
 def get_document(services: Services, principal: Principal, document_id: str) -> DocumentRecord:

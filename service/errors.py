@@ -46,7 +46,13 @@ class ChengnuoError(Exception):
 
 
 class InvalidRequest(ChengnuoError):
+    """A malformed request; ``errors`` may name the bad parameters like InvalidData's fields."""
+
     code = "invalid_request"
+
+    def __init__(self, zh: str, en: str, *, code: str | None = None, errors: Mapping[str, list[str]] | None = None) -> None:
+        super().__init__(zh, en, code=code)
+        self.errors = dict(errors or {})
 
 
 class InvalidData(ChengnuoError):

@@ -89,6 +89,21 @@ def test_a_key_is_held_to_its_forms_and_issues_for_its_only_agency(app, services
     assert other_form.status_code == 403
 
 
+def test_a_form_scoped_key_lists_and_counts_only_its_forms(app, services):
+    letter = issue(services, "commitment-letter", sample("commitment-letter"), principal=OPERATOR, agency_id="jc-justice").document
+    liaison = operator_document(services, agency="jc-justice", form="liaison-form")
+    client = keyed_client(app, scoped_key(services, ["jc-justice"], forms=["liaison-form"]))
+    assert client.get(f"/api/v1/documents/{letter.id}").status_code == 404
+    for query in ("", f"?q={letter.serial}", f"?q={letter.number}", "?form=commitment-letter", "?q=陈秀兰"):
+        page = client.get(f"/documents{query}").get_data(as_text=True)
+        results = page[page.index("<tbody>"):page.index("</tbody>")]
+        assert letter.serial not in results and letter.id not in results and "陈秀兰" not in results, query
+        assert "共 0 件" in page or "共 1 件" in page
+    listed = client.get("/documents").get_data(as_text=True)
+    assert liaison.serial in listed and "共 1 件" in listed
+    assert "证明事项告知承诺书" not in listed  # not even offered as a filter
+
+
 def test_idempotency_keys_are_private_to_each_caller(app, services):
     payload = {"form": "liaison-form", "data": sample("liaison-form")}
     first = keyed_client(app, scoped_key(services, ["jc-justice"])).post("/api/v1/documents", json=payload, headers={"Idempotency-Key": "k1"})

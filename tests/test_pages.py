@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from service import admin
 from service.auth.principal import OPERATOR
 from service.issuing import issue
@@ -60,6 +62,29 @@ def test_the_document_list_searches_and_pages_within_the_clerks_agency(app, serv
     serial = next(r.serial for r in services.registry.list() if r.agency == "jc-justice")
     assert "共 1 件" in client.get(f"/documents?q={serial}").get_data(as_text=True)
     assert client.get(f"/documents/{other.id}").status_code == 404
+
+
+@pytest.mark.parametrize(("query", "parameter"), [
+    ("page=99999999999999999999999", "page"), ("page=0", "page"), ("page=-3", "page"), ("page=x", "page"), ("page=１", "page"),
+    ("to=9999-12-31", "to"), ("from=0001-01-01", "from"), ("from=2026-02-30", "from"), ("q=" + "a" * 100_000, "q"),
+    ("form=no-such-form", "form"),
+])
+def test_extreme_search_parameters_are_a_400_naming_the_parameter(app, services, query, parameter):
+    client, _ = signed_in(app, services)
+    response = client.get(f"/documents?{query}")
+    assert response.status_code == 400
+    label = {"q": "查找内容", "form": "表单", "from": "自（日期）", "to": "至（日期）", "page": "页码"}[parameter]
+    assert f"<li>{label}：" in response.get_data(as_text=True)
+
+
+def test_a_page_past_the_end_and_the_widest_dates_are_answered(app, services):
+    issue(services, "liaison-form", sample("liaison-form"), principal=OPERATOR, agency_id="jc-justice")
+    client, _ = signed_in(app, services)
+    past = client.get("/documents?page=100000")
+    assert past.status_code == 200 and "没有找到文书" in past.get_data(as_text=True)
+    assert "共 1 件" in client.get("/documents?from=2000-01-01&to=2099-12-31").get_data(as_text=True)
+    longest = client.get("/documents?q=" + "晋" * 100)
+    assert longest.status_code == 200 and "共 0 件" in longest.get_data(as_text=True)
 
 
 def test_voiding_on_the_page_needs_the_confirmation(app, services):

@@ -135,6 +135,7 @@ class DocumentRegistry:
         self,
         *,
         agencies: frozenset[str] | None,
+        forms: frozenset[str] | None = None,
         text: str = "",
         form: str | None = None,
         since: dt.datetime | None = None,
@@ -142,11 +143,13 @@ class DocumentRegistry:
         page: int = 1,
         per_page: int = 20,
     ) -> tuple[list[DocumentRecord], int]:
-        """Documents of ``agencies`` (None: all), newest first, whose number, serial or applicant contains
-        ``text``; and how many match in all."""
+        """Documents of ``agencies`` and ``forms`` (None: all), newest first, whose number, serial or applicant
+        contains ``text``; and how many match in all."""
         conditions = []
         if agencies is not None:
             conditions.append(documents.c.agency.in_(sorted(agencies)))
+        if forms is not None:
+            conditions.append(documents.c.form.in_(sorted(forms)))
         if text.strip():
             pattern = f"%{text.strip().replace('%', '').replace('_', '')}%"
             conditions.append(or_(documents.c.number.like(pattern), documents.c.serial.like(pattern), documents.c.subject.like(pattern)))

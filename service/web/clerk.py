@@ -3,15 +3,12 @@ verify, void). Signed-in people only; every page calls the same functions as the
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from .. import documents, issuing, voiding
 from ..auth.http import csrf_token, current_principal
 from ..auth.principal import Principal
-from ..errors import ChengnuoError, InvalidData, NotFound
+from ..errors import ChengnuoError, InvalidData, InvalidRequest, NotFound
 from ..forms import CATALOGUE, get_form
 from ..forms.jsonschema import sample
 from ..api.documents import file_response
@@ -90,31 +87,15 @@ def submit(form_id: str) -> Response | tuple[str, int]:
     return redirect(url_for("clerk.document", document_id=result.document.id, issued=1))
 
 
-def _date(value: str | None, *, end: bool = False) -> dt.datetime | None:
-    try:
-        day = dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-    if day is None:
-        return None
-    zone = services().now().tzinfo
-    return dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time(), tzinfo=zone)
-
-
 @bp.get("/documents")
 def document_list() -> tuple[str, int]:
     principal: Principal = current_principal()  # type: ignore[assignment]
+    forms = {id: spec for id, spec in CATALOGUE.items() if principal.uses(id)}
     try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
-    form_id = request.args.get("form") or None
-    records, total = services().registry.search(
-        agencies=principal.agencies, text=request.args.get("q", ""), form=form_id if form_id in CATALOGUE else None,
-        since=_date(request.args.get("from")), until=_date(request.args.get("to"), end=True), page=page, per_page=PER_PAGE,
-    )
-    return _page("documents.html", records=records, total=total, page=page, pages=max(1, math.ceil(total / PER_PAGE)),
-                 query=request.args, forms=CATALOGUE)
+        result = documents.search(services(), principal, documents.parse_query(request.args), per_page=PER_PAGE)
+    except InvalidRequest as exc:
+        return _page("documents.html", 400, result=documents.SearchResult([], 0, 1, 1), query=request.args, forms=forms, error=exc)
+    return _page("documents.html", result=result, query=request.args, forms=forms, error=None)
 
 
 @bp.get("/documents/<document_id>")
