@@ -9,6 +9,7 @@ lost), and nothing unfinished is ever served: a document is readable only once `
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -26,7 +27,7 @@ from .agencies import Agency
 from .auth.principal import Principal, authorize_issue
 from .errors import ChengnuoError, Conflict, Forbidden, InvalidData, InvalidRequest, PipelineError
 from .forms import FormSpec, get_form
-from .forms.fields import flatten_errors
+from .forms.fields import as_of, dates_before_birth, flatten_errors
 from .registry.documents import DocumentRecord
 from .rendering.draft import mark_draft
 from .signing.certify import SignatureRequest
@@ -44,15 +45,19 @@ class IssueResult:
     timings: Mapping[str, float] = field(default_factory=dict)
 
 
-def validate(form_id: str, raw: Any) -> tuple[FormSpec, dict[str, Any]]:
-    """The form and its data, loaded by the form's schema; raises NotFound or InvalidData."""
+def validate(form_id: str, raw: Any, today: dt.date) -> tuple[FormSpec, dict[str, Any]]:
+    """The form and its data, loaded by the form's schema as on ``today``; raises NotFound or InvalidData."""
     spec = get_form(form_id)
     if not isinstance(raw, Mapping):
         raise InvalidData({"data": ["应为 JSON 对象 / must be a JSON object"]})
     try:
-        data = spec.schema().load(raw)
+        with as_of(today):
+            data = spec.schema().load(raw)
     except ValidationError as exc:
         raise InvalidData(flatten_errors(exc.messages)) from None
+    problems = dates_before_birth(data)
+    if problems:
+        raise InvalidData(problems)
     return spec, data
 
 
@@ -144,7 +149,7 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
         timings[stage] = now - started
         started = now
 
-    spec, data = validate(form_id, raw)
+    spec, data = validate(form_id, raw, services.now().date())
     stored_data = spec.schema().dump(data)
     lap("validate")
 
@@ -214,8 +219,8 @@ def preview(services: Services, form_id: str, raw: Any, *, principal: Principal,
     registered. Raises what ``issue`` raises before numbering, and the conversion errors."""
     agency = services.agencies.get(agency_id or principal.default_agency())
     authorize_issue(principal, agency.id, form_id)
-    spec, data = validate(form_id, raw)
     today = services.now().date()
+    spec, data = validate(form_id, raw, today)
     context = spec.context(data, today)
     context.update({
         "number": "（样稿，未编号）" if spec.number_kind else None,

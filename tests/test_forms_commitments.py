@@ -279,3 +279,59 @@ def test_unknown_fields_rejected():
     data = sample("credit-commitment-disclosure")
     data["applicant"]["phone"] = "13800000000"
     assert_only(errors_of("credit-commitment-disclosure", data), "applicant.phone")
+
+
+# --- dates -----------------------------------------------------------------------------------------
+
+
+def _resident_id(birth: str) -> str:
+    from service.forms.fields import _ID_CHECK, _ID_WEIGHTS
+
+    body = f"140525{birth.replace('-', '')}162"
+    return body + _ID_CHECK[sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1999-12-31", "2028-01-01", "9999-12-31"])
+def test_an_implausible_date_is_refused_on_its_field(day):
+    import datetime as dt
+
+    from service.errors import InvalidData
+    from service.issuing import validate
+
+    data = {**sample("commitment-letter"), "sign_date": day}
+    with pytest.raises(InvalidData) as caught:
+        validate("commitment-letter", data, dt.date(2026, 11, 29))
+    assert_only(caught.value.errors, "sign_date")
+    assert "不合常理" in caught.value.errors["sign_date"][0]
+
+
+def test_dates_from_2000_to_the_end_of_next_year_are_accepted():
+    import datetime as dt
+
+    from service.issuing import validate
+
+    for day in ("2000-01-01", "2027-12-31"):
+        _, data = validate("commitment-letter", {**sample("commitment-letter"), "sign_date": day}, dt.date(2026, 11, 29))
+        assert data["sign_date"] == dt.date.fromisoformat(day)
+
+
+def test_a_date_before_the_birth_of_someone_named_is_refused():
+    import datetime as dt
+
+    from service.errors import InvalidData
+    from service.issuing import validate
+
+    data = sample("commitment-letter")
+    data["applicant"] = {**data["applicant"], "id_number": _resident_id("2026-04-01")}
+    with pytest.raises(InvalidData) as caught:
+        validate("commitment-letter", data, dt.date(2026, 11, 29))
+    assert_only(caught.value.errors, "sign_date")
+    assert "出生日期（2026年04月01日" in caught.value.errors["sign_date"][0]
+    validate("commitment-letter", {**data, "sign_date": "2026-04-01"}, dt.date(2026, 11, 29))
+
+
+def test_implausible_dates_are_a_422_over_http(client):
+    for day in ("0001-01-01", "9999-12-31"):
+        response = client.post("/api/v1/documents", json={"form": "commitment-letter",
+                                                          "data": {**sample("commitment-letter"), "sign_date": day}})
+        assert response.status_code == 422 and list(response.json["errors"]) == ["sign_date"]

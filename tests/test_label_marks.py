@@ -79,7 +79,7 @@ def test_destinations_place_labels_where_pdfium_finds_them(services, form_id: st
     pdfs = []
     for serial, agency_id in (("2026-00000001-AAAA", "jc-justice"), ("2026-00000002-BBBB", "jc-justice"),
                               ("2026-00000003-CCCC", "jx-service")):
-        _, data = validate(form_id, sample(form_id))
+        _, data = validate(form_id, sample(form_id), dt.date(2026, 11, 22))
         context = spec.context(data, dt.date(2026, 11, 22))
         context.update({"number": "N", "serial": serial, "verify_url": f"https://x/v/{serial}",
                         "agency": services.agencies.get(agency_id).public(), "issued_on": dt.date(2026, 11, 22),

@@ -9,9 +9,11 @@ The schemas in this package are built only from these helpers, so that
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
@@ -21,6 +23,25 @@ from ..errors import bilingual
 # Characters XML 1.0 cannot carry, and the C1 controls, which no form should contain.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _ONE_LINE = re.compile("[\n\t\u2028\u2029]")
+
+_TODAY: contextvars.ContextVar[dt.date | None] = contextvars.ContextVar("form_today", default=None)
+EARLIEST_DATE = dt.date(2000, 1, 1)
+
+
+def today() -> dt.date:
+    """The day data is validated on: the service's clock inside ``as_of``, else the machine's."""
+    return _TODAY.get() or dt.date.today()
+
+
+@contextlib.contextmanager
+def as_of(day: dt.date) -> Iterator[None]:
+    """Validates as on ``day`` (the service injects its clock; tests pin a day)."""
+    token = _TODAY.set(day)
+    try:
+        yield
+    finally:
+        _TODAY.reset(token)
+
 
 MSG_REQUIRED = bilingual("必填项不能缺少", "this field is required")
 MSG_NULL = bilingual("不能为空值（null）", "this field may not be null")
@@ -115,7 +136,7 @@ def resident_id_problem(value: str) -> str | None:
         birth = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         birth = None
-    if birth is None or birth.year < 1880 or birth > dt.date.today():
+    if birth is None or birth.year < 1880 or birth > today():
         return bilingual("居民身份证号码中的出生日期不是真实日期", "the birth date inside the resident ID number is not a real date")
     total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
     if _ID_CHECK[total % 11] != value[17]:
@@ -222,15 +243,45 @@ class _Date(fields.Date):
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> dt.date:
         if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
+        day = super()._deserialize(value, attr, data, **kwargs)
+        latest = dt.date(today().year + 1, 12, 31)
+        if not EARLIEST_DATE <= day <= latest:
+            raise ValidationError(bilingual(f"日期不合常理：应在 {EARLIEST_DATE:%Y年%m月%d日} 至 {latest:%Y年%m月%d日} 之间",
+                                            f"an implausible date: it must lie between {EARLIEST_DATE} and {latest}"))
+        return day
 
 
 def Date(title: str, *, required: bool = True, description: str | None = None) -> fields.Date:
+    """A day on the form: from 2000 to the end of next year, and not before the birth of anyone the form names."""
     options: dict[str, Any] = {"required": required}
     if not required:
         options["load_default"] = None
         options["allow_none"] = True
     return _Date(metadata=_meta(title, description), **options)
+
+
+def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    yield path, value
+    children = value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        yield from _walk(child, f"{path}.{key}" if path else str(key))
+
+
+def dates_before_birth(data: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Dates of loaded form data that lie before the birth (taken from the resident ID number) of someone the
+    form names: ``{"sign_date": ["…"]}``. Nobody signs, applies or is visited before they were born."""
+    births = []
+    for _, value in _walk(data):
+        if isinstance(value, Mapping) and value.get("id_type") == "居民身份证" and isinstance(value.get("id_number"), str):
+            number = value["id_number"]
+            with contextlib.suppress(ValueError):
+                births.append((dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14])), str(value.get("name", ""))))
+    if not births:
+        return {}
+    birth, name = max(births)
+    return {path: [bilingual(f"日期早于{name}的出生日期（{birth:%Y年%m月%d日}，据居民身份证号码），不合常理",
+                             f"the date is before the birth of {name or 'a person named'} ({birth}, from the resident ID number)")]
+            for path, value in _walk(data) if type(value) is dt.date and value < birth}
 
 
 class _Bool(fields.Boolean):
