@@ -12,7 +12,7 @@ from flask import Flask, Response, g, request
 from flask_limiter import Limiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .auth.http import check_csrf, client_address, current_principal
+from .auth.http import SessionCookies, check_csrf, client_address, current_principal
 
 from .config import Settings, load_settings
 from .logs import configure_logging, new_request_id, request_id_var
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
         PERMANENT_SESSION_LIFETIME=datetime.timedelta(hours=8),
     )
+    app.session_interface = SessionCookies()
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if settings.trusted_proxies:

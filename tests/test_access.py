@@ -157,6 +157,22 @@ def test_a_supervisor_voids_and_an_administrator_manages_keys(app, services, peo
     assert admin.post("/api/v1/documents", json={"form": "liaison-form", "data": sample("liaison-form")}, headers=headers).status_code == 403
 
 
+@pytest.mark.parametrize(("proxies", "headers", "secure"), [
+    (1, {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.9"}, True),
+    (1, {}, False),
+    (0, {"X-Forwarded-Proto": "https"}, False),  # nobody trusted: the header is anyone's
+])
+def test_the_session_cookie_is_secure_behind_a_trusted_https_proxy(services, settings, proxies, headers, secure):
+    proxied = create_app(services=build_services(dataclasses.replace(settings, trusted_proxies=proxies),
+                                                 converter=services.converter, sandbox=services.sandbox))
+    _, password = admin.add_user(services, OPERATOR, "zhao", "clerk", "jc-justice")
+    client = proxied.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login", headers=headers).get_data(as_text=True)).group(1)
+    response = client.post("/login", data={"username": "zhao", "password": password, "csrf_token": token}, headers=headers)
+    assert response.status_code == 302
+    assert ("; Secure" in response.headers["Set-Cookie"]) is secure
+
+
 def test_a_cookie_session_needs_the_csrf_token_for_changes(app, people):
     client, _ = sign_in(app, "zhang", people["zhang"])
     forged = client.post("/api/v1/documents", json={"form": "liaison-form", "data": sample("liaison-form")})

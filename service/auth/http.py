@@ -5,7 +5,8 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import current_app, g, request, session
+from flask import Flask, current_app, g, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 from ..errors import Forbidden, Unauthorized
 from .principal import Principal, public
@@ -70,3 +71,12 @@ def check_csrf() -> None:
     expected = session.get("csrf", "")
     if not sent or not expected or not hmac.compare_digest(sent, expected):
         raise Forbidden("请求缺少有效的 CSRF 令牌，请刷新页面后重试", "missing or wrong CSRF token; reload the page and retry", code="csrf_failed")
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """The session cookie is ``Secure`` when the service's address is https, and also when this request
+    came over https: directly, or through a trusted proxy (CHENGNUO_TRUSTED_PROXIES) that says so in
+    X-Forwarded-Proto, which ProxyFix has applied. An untrusted X-Forwarded-Proto changes nothing."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or request.is_secure
