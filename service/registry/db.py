@@ -1,4 +1,5 @@
-"""Engine set-up: SQLite in WAL mode with a busy timeout, so concurrent requests wait rather than fail."""
+"""Engine set-up: SQLite in WAL mode with a busy timeout, so concurrent requests wait rather than fail;
+PostgreSQL through psycopg. The schema is brought up to date by ``schema.upgrade``."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from .tables import metadata
+from . import schema
 
 
-def make_engine(url: str) -> Engine:
-    """Creates the engine and the tables (if absent)."""
+def make_engine(url: str, *, migrate: bool = True) -> Engine:
+    """Creates the engine and, unless ``migrate`` is False, brings the schema to the newest migration."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -26,6 +27,9 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
     else:
+        if parsed.drivername == "postgresql":
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         engine = create_engine(url, pool_pre_ping=True)
-    metadata.create_all(engine)
+    if migrate:
+        schema.upgrade(engine)
     return engine

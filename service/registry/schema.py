@@ -1,0 +1,92 @@
+"""The registry's schema: brought to the newest Alembic migration, by one process at a time.
+
+- An empty database gets the tables of ``tables.py`` at once and is stamped with the newest revision
+  (Alembic's advice for new databases; a test checks that the migrations build the same schema).
+- A database made before migrations existed (by ``create_all``; releases only ever added tables) gets
+  its missing baseline tables, is stamped with the baseline, then upgraded.
+- Otherwise the pending migrations run.
+
+Several processes may start together on one database: PostgreSQL serialises them with an advisory
+lock held for the transaction, SQLite with a lock file beside the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, inspect, text
+
+from .tables import metadata
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BASELINE = "0001"
+BASELINE_TABLES = ("documents", "counters", "idempotency_keys", "api_keys", "users", "audit_log")
+_PG_LOCK = 0x63686E67  # "chng": the advisory lock of schema changes
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head() -> str:
+    return _scripts().get_current_head() or BASELINE
+
+
+def current(engine: Engine) -> str | None:
+    """The database's revision; None if it was never migrated."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> str:
+    """Brings the database to the newest revision and returns it. Safe to call from several processes at once."""
+    with _exclusive(engine) as conn:
+        migration = MigrationContext.configure(conn)
+        tables = set(inspect(conn).get_table_names())
+        if "alembic_version" not in tables:
+            if not tables:
+                metadata.create_all(conn)
+                migration.stamp(_scripts(), "head")
+                return head()
+            metadata.create_all(conn, tables=[metadata.tables[name] for name in BASELINE_TABLES])
+            migration.stamp(_scripts(), BASELINE)
+        if migration.get_current_revision() != head():
+            command.upgrade(alembic_config(conn), "head")
+    return head()
+
+
+@contextlib.contextmanager
+def _exclusive(engine: Engine) -> Iterator[Connection]:
+    """A transaction that no other process's schema change runs beside."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
+            yield conn
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with open(os.open(f"{database}.migrate.lock", os.O_RDWR | os.O_CREAT, 0o600)) as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with engine.begin() as conn:
+            yield conn
