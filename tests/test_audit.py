@@ -10,12 +10,14 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, update
 
 from service.audit import GENESIS, AuditLog, entry_hash
+from service.errors import Conflict
 from service.registry.db import make_engine
 from service.registry.tables import audit_log
 
@@ -255,9 +257,96 @@ def test_entries_newest_first_filtered_and_paged(log: AuditLog) -> None:
     assert log.entries(action="nothing") == []
 
 
+APPEND_FOREVER = (
+    "import datetime as dt, sys\n"
+    "from pathlib import Path\n"
+    "from service.audit import AuditLog\n"
+    "from service.registry.db import make_engine\n"
+    "log = AuditLog(make_engine(sys.argv[1]), Path(sys.argv[2]), lambda: dt.datetime.now(dt.timezone.utc))\n"
+    "print('ready', flush=True)\n"
+    "while True:\n"
+    "    log.record(actor='proc', action='issue', object='doc', outcome='ok')\n"
+)
+
+
+def test_a_kill_at_any_moment_leaves_a_chain_that_verifies(tmp_path: Path) -> None:
+    """kill -9 while entries are appended in a loop, ten times: every time, the head and the chain agree."""
+    db, head = tmp_path / "registry.db", tmp_path / "audit.head"
+    make_engine(f"sqlite:///{db}").dispose()
+    for kill in range(10):
+        proc = subprocess.Popen([sys.executable, "-c", APPEND_FOREVER, f"sqlite:///{db}", str(head)], cwd=ROOT,
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(0.05 + 0.037 * kill)
+        proc.kill()
+        proc.wait(timeout=10)
+        log = AuditLog(make_engine(f"sqlite:///{db}"), head, Clock())
+        check = log.verify()
+        assert check.ok, (kill, check.problem)
+    assert check.entries > 10
+
+
+CRASH_AFTER_COMMIT = (
+    "import datetime as dt, os, signal, sys\n"
+    "from pathlib import Path\n"
+    "from service.audit import AuditLog, head\n"
+    "from service.registry.db import make_engine\n"
+    "log = AuditLog(make_engine(sys.argv[1]), Path(sys.argv[2]), lambda: dt.datetime.now(dt.timezone.utc))\n"
+    "log.record(actor='proc', action='issue', object='doc-1', outcome='ok')\n"
+    "write = head.HeadFile.write\n"
+    "def crash_when_confirming(self, state):\n"
+    "    if state.pending is None:\n"
+    "        os.kill(os.getpid(), signal.SIGKILL)\n"
+    "    write(self, state)\n"
+    "head.HeadFile.write = crash_when_confirming\n"
+    "log.record(actor='proc', action='issue', object='doc-2', outcome='ok')\n"
+)
+
+
+def test_a_crash_between_the_commit_and_the_head_leaves_a_chain_that_verifies(tmp_path: Path) -> None:
+    db, head_file = tmp_path / "registry.db", tmp_path / "audit.head"
+    make_engine(f"sqlite:///{db}").dispose()
+    result = subprocess.run([sys.executable, "-c", CRASH_AFTER_COMMIT, f"sqlite:///{db}", str(head_file)], cwd=ROOT)
+    assert result.returncode == -9
+    log = AuditLog(make_engine(f"sqlite:///{db}"), head_file, Clock())
+    assert "pending 2:" in head_file.read_text()
+    assert (log.verify().ok, log.verify().entries) == (True, 2)
+    log.record(actor="a", action="issue", object="doc-3", outcome="ok")
+    assert head_file.read_text() == f"3:{log.entries(limit=1)[0].hash}\n"
+    assert log.verify().ok
+
+
+def test_a_mismatch_is_never_healed_by_later_entries_until_acknowledged(log: AuditLog, caplog) -> None:
+    fill(log)
+    with log.engine.begin() as conn:
+        conn.execute(delete(audit_log).where(audit_log.c.seq >= 4))
+    assert "4–5" in log.head_problem()
+    assert "audit head mismatch" in caplog.text
+    fill(log, 3)  # the service goes on writing
+    check = log.verify()
+    assert not check.ok and "4–5" in check.problem and "audit acknowledge" in check.problem
+    assert "4–5" in log.head_problem()
+    entry = log.acknowledge("operator:operator", "已核实：测试删除")
+    assert entry.action == "audit.acknowledge" and "4–5" in entry.detail["problem"] and entry.detail["note"] == "已核实：测试删除"
+    assert entry.detail["head"].startswith("5:") and entry.detail["chain_end"].startswith("3:")
+    assert log.verify().ok and log.head_problem() is None
+    with pytest.raises(Conflict):
+        log.acknowledge("operator:operator", "again")
+
+
+def test_a_head_older_than_the_chain_stays_reported_after_more_entries(log: AuditLog) -> None:
+    fill(log)
+    stale = log.head_file.read_text()
+    log.record(actor="a", action="issue", object="doc-6", outcome="ok")
+    log.head_file.write_text(stale)
+    log.record(actor="a", action="issue", object="doc-7", outcome="ok")
+    check = log.verify()
+    assert not check.ok and "第 6 条与头文件（第 5 条）不符" in check.problem
+
+
 def test_the_log_offers_no_way_to_change_entries() -> None:
     public = {name for name in dir(AuditLog) if not name.startswith("_")}
-    assert public == {"record", "verify", "entries"}
+    assert public == {"record", "verify", "entries", "head_problem", "acknowledge", "head_file"}
 
 
 def forge(log: AuditLog, seq: int, **changes: str) -> None:

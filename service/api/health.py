@@ -1,5 +1,6 @@
 """GET /healthz: readiness of the registry, the file store, the templates, the converter and signing
-(every agency's key loads; the TSA gives a timestamp)."""
+(every agency's key loads; the TSA gives a timestamp), and whether the audit trail's head agrees with it
+("degraded", still 200, when it does not)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,12 @@ def healthz() -> tuple[Response, int]:
     checks["signing"] = svc.signing_health.check(svc.agencies.by_id.values())
     pool = svc.converter.status()
     checks["converter"] = {"ok": pool["workers"] > 0, **pool}
-    healthy = all(check["ok"] for check in checks.values())
-    return jsonify({"status": "ok" if healthy else "unavailable", "checks": checks}), 200 if healthy else 503
+    ready = all(check["ok"] for check in checks.values())
+    # A head that disagrees with the audit chain is evidence for a person, not a reason to stop serving.
+    problem = svc.audit.head_problem()
+    checks["audit"] = {"ok": problem is None, **({"problem": problem} if problem else {})}
+    status = "unavailable" if not ready else "ok" if problem is None else "degraded"
+    return jsonify({"status": status, "checks": checks}), 200 if ready else 503
 
 
 @bp.get("/metrics")

@@ -6,11 +6,9 @@ next ``prev_hash``; removing entries leaves a gap in ``seq``. ``prev_hash`` is U
 the chain: the loser of a race gets an IntegrityError and retries on the new last entry (and writers are
 serialised anyway: a lock per process, ``flock`` on ``<head_file>.lock`` across processes).
 
-Why a head file: the chain cannot see its own end. Deleting the last entries, or rewriting the last one,
-leaves a shorter chain that is perfectly consistent. So every append also writes ``seq:hash`` atomically to
-``head_file``, outside the database, and ``verify`` checks that the chain ends exactly there. (A crash between
-commit and head write leaves the head one behind; ``verify`` reports that too, for a person to judge.)
-Text is scrubbed of ID and mobile numbers (``masking.scrub``) and truncated before it is hashed.
+The chain cannot see its own end, so a head file outside the database says where it ends (``head.py``): it
+names each entry as pending before the entry commits and as committed after, so that a crash leaves both or
+neither, and a real mismatch is recorded until an operator acknowledges it. Text is scrubbed of ID and mobile numbers (``masking.scrub``) and truncated before it is hashed.
 """
 
 from __future__ import annotations
@@ -20,9 +18,9 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import logging
 import math
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -33,14 +31,14 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from .errors import ChengnuoError, bilingual
-from .masking import scrub
-from .registry.tables import audit_log
+from ..errors import ChengnuoError, Conflict, bilingual
+from ..masking import scrub
+from ..registry.tables import audit_log
+from .head import GENESIS, NOTHING, HeadFile, HeadState, MalformedHead, Mark, mismatch_seq, reconcile
 
-GENESIS = "0" * 64
+log = logging.getLogger(__name__)
 MAX_TEXT = 1000  # characters kept of any string in ``detail``
 MAX_ITEMS = 100  # items kept of any list or mapping in ``detail``
-_HEAD = re.compile(r"(\d+):([0-9a-f]{64})")
 
 
 @dataclass(frozen=True)
@@ -88,18 +86,62 @@ def _clean(value: Any, depth: int = 0) -> Any:
 
 
 class AuditLog:
-    """Offers ``record``, ``verify`` and ``entries``; deliberately nothing that updates or deletes."""
+    """Offers ``record``, ``verify``, ``entries``, ``head_problem`` and ``acknowledge``; deliberately nothing that
+    updates or deletes an entry."""
 
     def __init__(self, engine: Engine, head_file: Path, clock: Callable[[], dt.datetime]) -> None:
         self.engine = engine
-        self.head_file = Path(head_file)
-        self.head_file.parent.mkdir(parents=True, exist_ok=True)
+        self.head = HeadFile(head_file)
         self.clock = clock
         self._lock = threading.Lock()
 
+    @property
+    def head_file(self) -> Path:
+        return self.head.path
+
     def record(self, *, actor: str, action: str, object: str, outcome: str, detail: Mapping[str, Any] | None = None) -> AuditEntry:
-        """Appends an entry; moves the head file to it. Raises ValueError for a naive clock, ChengnuoError (audit_contention)
-        if all 50 attempts lost the race, OSError if the head cannot be written (the entry stays; verify reports it)."""
+        """Appends an entry. Raises ValueError for a naive clock, ChengnuoError (audit_contention) if all 50 attempts
+        lost the race, OSError if the head cannot be written (then the entry is not committed)."""
+        with self._exclusive():
+            return self._append(self._reconciled(), actor=actor, action=action, object=object, outcome=outcome, detail=detail)
+
+    def acknowledge(self, actor: str, note: str) -> AuditEntry:
+        """Records that a person has seen the recorded head mismatch (what it was goes into the entry) and clears it.
+        Raises Conflict when there is nothing to acknowledge."""
+        with self._exclusive():
+            state = self._reconciled()
+            if state.broken is None:
+                raise Conflict("审计链头文件与记录一致，无需确认", "the audit head agrees with the chain: nothing to acknowledge",
+                               code="nothing_to_acknowledge")
+            return self._append(state, actor=actor, action="audit.acknowledge", object="audit:head", outcome="success",
+                                detail={**state.broken, "note": note}, acknowledge=True)
+
+    def head_problem(self) -> str | None:
+        """The head's disagreement with the chain, recorded or new; None when they agree. Records a new one."""
+        with self._exclusive():
+            state = self._reconciled()
+        return state.broken["problem"] if state.broken else None
+
+    def _end(self) -> Mark:
+        with self.engine.connect() as conn:
+            last = conn.execute(select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)).first()
+        return Mark(last.seq, last.hash) if last else NOTHING
+
+    def _reconciled(self) -> HeadState:
+        """The head state to build on (a crash's leftovers folded in); a new mismatch is written down and logged at once."""
+        raw = None
+        try:
+            state = self.head.read()
+        except MalformedHead as exc:
+            state, raw = None, exc.content
+        reconciled, problem = reconcile(state, self._end(), now=self.clock(), raw=raw)
+        if problem is not None and (state is None or state.broken is None):
+            log.error("audit head mismatch: %s", problem)
+            self.head.write(reconciled)
+        return reconciled
+
+    def _append(self, state: HeadState, *, actor: str, action: str, object: str, outcome: str, detail: Mapping[str, Any] | None,
+                acknowledge: bool = False) -> AuditEntry:
         at = self.clock()
         if at.tzinfo is None:
             raise ValueError("naive datetime: the audit log stores only aware times")
@@ -107,33 +149,34 @@ class AuditLog:
             "at": at.astimezone(dt.timezone.utc), "actor": scrub(actor)[:200], "action": scrub(action)[:40],
             "object": scrub(object)[:200], "outcome": scrub(outcome)[:20], "detail": _clean(dict(detail or {})),
         }
-        with self._exclusive():
-            for _ in range(50):
-                try:
-                    with self.engine.begin() as conn:
-                        last = conn.execute(select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)).first()
-                        seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-                        digest = entry_hash(seq=seq, prev_hash=prev, **fields)
-                        conn.execute(insert(audit_log).values(seq=seq, prev_hash=prev, hash=digest, **fields))
-                except IntegrityError:  # another writer appended first: build on its entry instead
-                    time.sleep(0.005)
-                    continue
-                self._write_head(seq, digest)
-                return AuditEntry(seq=seq, prev_hash=prev, hash=digest, **fields)
+        for _ in range(50):
+            try:
+                with self.engine.begin() as conn:
+                    last = conn.execute(select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)).first()
+                    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+                    digest = entry_hash(seq=seq, prev_hash=prev, **fields)
+                    conn.execute(insert(audit_log).values(seq=seq, prev_hash=prev, hash=digest, **fields))
+                    self.head.write(HeadState(state.committed, Mark(seq, digest), state.broken))  # before the commit
+            except IntegrityError:  # another writer appended first (one without our lock): build on its entry instead
+                time.sleep(0.005)
+                continue
+            self.head.write(HeadState(Mark(seq, digest), None, None if acknowledge else state.broken))
+            return AuditEntry(seq=seq, prev_hash=prev, hash=digest, **fields)
         raise ChengnuoError("审计日志繁忙，记录未写入", "the audit log stayed busy; the entry was not recorded", code="audit_contention")
 
     def verify(self) -> AuditCheck:
-        """Walks the chain in seq order, then checks its end against the head file. Reports damage; raises OSError only."""
+        """Walks the chain in seq order, then checks its end against the head file, and reports a recorded mismatch
+        not yet acknowledged. Reports damage; raises OSError only."""
         with self._exclusive():  # the head and the last seq read together: a concurrent append is no false alarm
+            raw = None
             try:
-                head: str | None = self.head_file.read_text(encoding="utf-8", errors="replace")
-            except FileNotFoundError:
-                head = None
-            with self.engine.connect() as conn:
-                last = conn.execute(select(audit_log.c.seq).order_by(audit_log.c.seq.desc()).limit(1)).scalar() or 0
+                state = self.head.read()
+            except MalformedHead as exc:
+                state, raw = None, exc.content
+            end = self._end()
         count, prev = 0, GENESIS
         with self.engine.connect() as conn:
-            for row in conn.execute(select(audit_log).where(audit_log.c.seq <= last).order_by(audit_log.c.seq)):
+            for row in conn.execute(select(audit_log).where(audit_log.c.seq <= end.seq).order_by(audit_log.c.seq)):
                 e, count = AuditEntry(**row._mapping), count + 1  # seqs run 1, 2, 3 …: entry n must be seq n
                 if e.seq != count:
                     return _bad(count, count, f"第 {count} 条起的记录缺失", f"entries are missing from seq {count} (next is {e.seq})")
@@ -142,18 +185,15 @@ class AuditLog:
                 if e.prev_hash != prev:
                     return _bad(count, e.seq, f"第 {e.seq} 条记录与上一条不衔接", f"entry seq {e.seq} does not follow its predecessor (prev_hash)")
                 prev = e.hash
-        if head is None and last == 0:  # a log never written to
-            return AuditCheck(True, 0, None, None)
-        if head is None:
-            return _bad(count, last, f"头文件缺失，无法确认第 {last} 条之后的记录", f"the head file is missing: the end after seq {last} is unverifiable")
-        match = _HEAD.fullmatch(head.strip())
-        if match is None:
-            return _bad(count, last or None, "头文件格式错误", f"the head file is malformed (last entry: seq {last})")
-        head_seq = int(match[1])
-        if head_seq > last:
-            return _bad(count, head_seq, f"第 {last + 1}–{head_seq} 条记录被删除", f"entries seq {last + 1}–{head_seq} were removed (per the head file)")
-        if head_seq != last or match[2] != prev:
-            return _bad(count, last, f"第 {last} 条与头文件（第 {head_seq} 条）不符", f"the last entry, seq {last}, does not match the head file")
+        reconciled, problem = reconcile(state, end, now=self.clock(), raw=raw)
+        if problem is not None:
+            return AuditCheck(False, count, mismatch_seq(state, end), problem)
+        if reconciled.broken is not None:
+            broken = reconciled.broken
+            return AuditCheck(False, count, None, bilingual(
+                f"未经确认的头文件不一致（{broken.get('found_at')} 发现，当时头文件为 {broken.get('head')}，记录止于 {broken.get('chain_end')}）："
+                f"{broken.get('problem')}；核实后以 audit acknowledge 确认",
+                f"an unacknowledged head mismatch, found {broken.get('found_at')}; confirm with 'audit acknowledge' once checked"))
         return AuditCheck(True, count, None, None)
 
     def entries(self, *, limit: int = 100, before_seq: int | None = None, action: str | None = None) -> list[AuditEntry]:
@@ -172,15 +212,6 @@ class AuditLog:
         with self._lock, open(os.open(self.head_file.with_name(self.head_file.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)) as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
             yield
-
-    def _write_head(self, seq: int, digest: str) -> None:
-        """Temp file (0600; one writer at a time, so one name will do), fsync, rename: readers see old or new."""
-        tmp = self.head_file.with_name(self.head_file.name + ".tmp")
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="ascii") as f:
-            f.write(f"{seq}:{digest}\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.head_file)
 
 
 def _bad(entries: int, seq: int | None, zh: str, en: str) -> AuditCheck:
