@@ -7,7 +7,9 @@ functions as the HTTP API.
     init-pki
     user add NAME --role clerk|supervisor|admin [--agency A] · user passwd NAME · user list
     key add [--agency A …] [--forms F1,F2] [--name N] · key revoke KEY_ID · key list
-    audit verify
+    audit verify · audit acknowledge --note TEXT
+    void DOCUMENT_ID --reason TEXT · recover
+    db upgrade
     templates check [FORM …]
     forms
 """
@@ -112,11 +114,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from . import create_app
 
+    from .housekeeping import Housekeeping
+
     settings = load_settings()
     app = create_app(settings)
     services = app.extensions["chengnuo"]
     log = logging.getLogger("chengnuo.serve")
     _announce_sign_in(services, f"http://{args.host}:{args.port}")
+    log.info("registered as instance %s", services.instances.id)
+    housekeeping = Housekeeping(services)
+    housekeeping.run_once()  # what a dead predecessor left half-issued is voided before anything is served
+    if problem := services.audit.head_problem():
+        log.error("the audit trail's head disagrees with the chain: %s (see /healthz; 'audit verify', then 'audit acknowledge')", problem)
+    housekeeping.start()
     log.info("starting %d LibreOffice worker(s)…", settings.converter_workers)
     services.converter.start()
     # What start-up built lives as long as the process: out of the cyclic collector's sight, a full
@@ -136,14 +146,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         pass
     finally:
         log.info("stopping")
+        housekeeping.stop()
         services.close()
     return EXIT_OK
 
 
 def _announce_sign_in(services, url: str) -> None:  # type: ignore[no-untyped-def]
     """On the first start, creates the administrator and says, once, how to sign in."""
-    if services.users.count() == 0:
-        _, password = admin.add_user(services, OPERATOR, "admin", "admin", None)
+    password = admin.ensure_administrator(services, OPERATOR)
+    if password is not None:
         print(f"\n  首次启动 / first start: sign in at {url}/login as 'admin' with password: {password}\n"
               "  （密码只显示这一次 / shown only this once; a new one: .venv/bin/python -m service user passwd admin）\n", flush=True)
     else:
@@ -259,6 +270,47 @@ def cmd_audit_verify(_args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
+def cmd_audit_acknowledge(args: argparse.Namespace) -> int:
+    with _services() as services:
+        entry = services.audit.acknowledge(OPERATOR.actor, args.note)
+    print(f"已确认并记入审计第 {entry.seq} 条 / acknowledged in audit entry seq {entry.seq}: {entry.detail.get('problem')}")
+    return EXIT_OK
+
+
+def cmd_void(args: argparse.Namespace) -> int:
+    from . import voiding
+
+    with _services() as services:
+        record = voiding.void(services, OPERATOR, args.document_id, args.reason)
+    print(f"voided {record.serial} ({record.form}, number {record.number or '—'}): {record.void_reason}")
+    return EXIT_OK
+
+
+def cmd_recover(_args: argparse.Namespace) -> int:
+    from . import recovery
+
+    with _services() as services:
+        voided = recovery.void_interrupted(services)
+    for record in voided:
+        print(f"voided {record.serial} ({record.form}, number {record.number or '—'}): {record.void_reason}")
+    print(f"{len(voided)} document(s) left issuing by a process that is gone were voided")
+    return EXIT_OK
+
+
+def cmd_db_upgrade(_args: argparse.Namespace) -> int:
+    from .registry import schema
+    from .registry.db import make_engine
+
+    engine = make_engine(load_settings().database, migrate=False)
+    try:
+        before = schema.current(engine)
+        after = schema.upgrade(engine)
+    finally:
+        engine.dispose()
+    print(f"database schema at revision {after}" + (f" (was {before or 'unversioned'})" if before != after else ""))
+    return EXIT_OK
+
+
 def cmd_fonts(_args: argparse.Namespace) -> int:
     from .rendering.fontset import ensure
 
@@ -334,6 +386,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command", required=True)
     audit.add_parser("verify", help="check the hash chain; names the first entry altered or missing").set_defaults(func=cmd_audit_verify)
+    acknowledge = audit.add_parser("acknowledge", help="record that a reported head mismatch was checked (itself audited)")
+    acknowledge.add_argument("--note", required=True, help="what was found and done")
+    acknowledge.set_defaults(func=cmd_audit_acknowledge)
+
+    void = sub.add_parser("void", help="void a document: an issued one, or one stuck 'issuing' (audited)")
+    void.add_argument("document_id")
+    void.add_argument("--reason", required=True)
+    void.set_defaults(func=cmd_void)
+
+    sub.add_parser("recover", help="void the documents left 'issuing' by processes that are gone (the service does it at start)"
+                   ).set_defaults(func=cmd_recover)
+
+    db = sub.add_parser("db", help="the registry database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply pending schema migrations (the service does it at start)").set_defaults(func=cmd_db_upgrade)
 
     fonts = sub.add_parser("fonts", help="build the converter's font set if missing or stale (see rendering/fontset.py)")
     fonts.set_defaults(func=cmd_fonts)

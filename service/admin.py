@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from .auth.api_keys import ApiKey
 from .auth.principal import Principal, authorize_admin
 from .auth.users import User
-from .errors import InvalidData
+from .errors import Conflict, InvalidData
 from .forms import CATALOGUE
 from .runtime import Services
 
@@ -22,6 +22,18 @@ def add_user(services: Services, principal: Principal, username: str, role: str,
     services.audit.record(actor=principal.actor, action="user.add", object=f"user:{user.username}", outcome="success",
                           detail={"role": user.role, "agency": user.agency})
     return user, password
+
+
+def ensure_administrator(services: Services, principal: Principal) -> str | None:
+    """On a registry without users, creates the administrator ``admin`` and returns its password, to show once.
+    None when there are users already, also when another process starting at the same moment made it first."""
+    if services.users.count():
+        return None
+    try:
+        _, password = add_user(services, principal, "admin", "admin", None)
+    except Conflict:
+        return None
+    return password
 
 
 def reset_password(services: Services, principal: Principal, username: str) -> str:

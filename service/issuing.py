@@ -116,7 +116,7 @@ def issue(
     fingerprint = request_fingerprint(form_id, agency.id, raw)
     deadline = time.monotonic() + services.settings.idempotency_wait
     while True:
-        claim = services.registry.claim_key(idempotency_key, fingerprint, services.now())
+        claim = services.registry.claim_key(idempotency_key, fingerprint, services.now(), services.instances.id)
         if claim is None:
             break
         if claim.request_hash != fingerprint:
@@ -163,9 +163,13 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
         now=now,
         year=now.year,
         request_id=request_id,
+        owner=services.instances.id,
     )
-    lap("number")
     try:
+        services.audit.record(actor=principal.actor, action="reserve", object=f"document:{record.id}", outcome="success",
+                              detail={"serial": record.serial, "form": spec.id, "agency": agency.id, "number": record.number,
+                                      "request_id": request_id})
+        lap("number")
         verify_url = f"{services.settings.base_url}/v/{record.serial}"
         context = spec.context(data, now.date())
         context.update(
@@ -199,7 +203,7 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
         lap("store")
     except ChengnuoError as exc:
         _void_failed(services, record, exc.message, principal, exc.code)
-        if isinstance(exc, PipelineError):
+        if isinstance(exc, (PipelineError, Conflict)):  # Conflict: an operator voided it meanwhile
             raise
         raise PipelineError(exc.zh, exc.en, code=exc.code) from exc
     except Exception as exc:

@@ -17,6 +17,7 @@ from .metrics import Metrics
 from .registry.db import make_engine
 from .registry.documents import DocumentRegistry
 from .registry.files import FileStore
+from .registry.instances import Instances
 from .rendering.converter import ConverterPool, PoolSettings
 from .rendering.docx_render import DocxRenderer
 from .signing.certify import DocumentSigner
@@ -31,6 +32,7 @@ class Services:
     settings: Settings
     agencies: Agencies
     registry: DocumentRegistry
+    instances: Instances
     files: FileStore
     renderer: DocxRenderer
     converter: ConverterPool
@@ -48,6 +50,7 @@ class Services:
         return self.clock()
 
     def close(self) -> None:
+        self.instances.close()
         self.converter.stop()
         self.sandbox.stop()
         self.registry.engine.dispose()
@@ -99,6 +102,7 @@ def build_services(
         settings=settings,
         agencies=load_agencies(settings.agencies_file),
         registry=DocumentRegistry(engine),
+        instances=Instances(engine, clock),
         files=FileStore(settings.files_dir),
         renderer=DocxRenderer(settings.templates_dir, labels=template_labels()),
         converter=converter,

@@ -14,7 +14,10 @@ log = logging.getLogger(__name__)
 
 
 def void(services: Services, principal: Principal, document_id: str, reason: object) -> DocumentRecord:
-    """Raises NotFound (also for another agency's document), Forbidden, InvalidData (no reason given) or
+    """Voids an issued document; the operator may also void one stuck ``issuing`` (its process hung or gone;
+    if the process finishes after all, it finds the document voided and fails).
+
+    Raises NotFound (also for another agency's document), Forbidden, InvalidData (no reason given) or
     Conflict (not an issued document)."""
     record = services.registry.get(document_id)
     authorize_void(principal, document_id, record.agency, record.form)
@@ -22,10 +25,12 @@ def void(services: Services, principal: Principal, document_id: str, reason: obj
         raise InvalidData({"reason": ["作废须说明原因 / a reason is required"]})
     if len(reason) > 500:
         raise InvalidData({"reason": ["不能超过 500 个字符 / may be at most 500 characters long"]})
-    if not services.registry.void_issued(document_id, reason.strip(), services.now()):
+    voidable = ("issued", "issuing") if principal.role == "operator" else ("issued",)
+    if not services.registry.void(document_id, reason.strip(), services.now(), only=voidable):
         raise Conflict(f"该文书当前状态为 {record.status}，不能作废", f"the document is {record.status}; only issued documents can be voided",
                        code="not_voidable")
     services.audit.record(actor=principal.actor, action="void", object=f"document:{record.id}", outcome="success",
-                          detail={"serial": record.serial, "form": record.form, "agency": record.agency, "reason": reason.strip()})
+                          detail={"serial": record.serial, "form": record.form, "agency": record.agency, "number": record.number,
+                                  "was": record.status, "reason": reason.strip()})
     log.info("voided %s (%s)", record.serial, record.form)
     return services.registry.get(document_id)

@@ -77,6 +77,7 @@ def settings(tmp_path: Path):
 def services(settings, pool: ConverterPool, sandbox: VerificationSandbox) -> Iterator[Services]:
     svc = build_services(settings, converter=pool, sandbox=sandbox)
     yield svc
+    svc.instances.close()
     svc.registry.engine.dispose()
 
 

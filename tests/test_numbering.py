@@ -38,7 +38,7 @@ def test_serial_has_year_sequence_and_unguessable_suffix():
 def reserve(services, agency_id="jc-justice", kind="letter", year=2026):
     return services.registry.reserve(
         form="assistance-reply", agency=services.agencies.get(agency_id), number_kind=kind, subject="",
-        data={}, now=dt.datetime(year, 3, 1, tzinfo=ZONE), year=year, request_id=None,
+        data={}, now=dt.datetime(year, 3, 1, tzinfo=ZONE), year=year, request_id=None, owner=services.instances.id,
     )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import numbering
 from ..agencies import Agency
-from ..errors import NotFound
+from ..errors import Conflict, NotFound
 from .tables import documents, idempotency_keys
 
 
@@ -36,6 +36,7 @@ class DocumentRecord:
     voided_at: dt.datetime | None
     void_reason: str | None
     request_id: str | None
+    owner: str | None
 
     @classmethod
     def from_row(cls, row: Any) -> DocumentRecord:
@@ -66,8 +67,10 @@ class DocumentRegistry:
         now: dt.datetime,
         year: int,
         request_id: str | None,
+        owner: str,
     ) -> DocumentRecord:
-        """Draws the serial (and official number) and records the document as ``issuing``, atomically."""
+        """Draws the serial (and official number) and records the document as ``issuing`` by the process
+        ``owner``, atomically."""
         with self.engine.begin() as conn:
             drawn = numbering.draw(conn, agency, number_kind, year)
             document_id = str(uuid.uuid4())
@@ -84,39 +87,54 @@ class DocumentRegistry:
                     data=dict(data),
                     created_at=now,
                     request_id=request_id,
+                    owner=owner,
                 ).returning(*documents.c)
             ).one()
         return DocumentRecord.from_row(row)
 
     def complete(self, document_id: str, *, sha256: str, pdf_path: str, docx_path: str, pdf_size: int, now: dt.datetime) -> DocumentRecord:
-        """Raises NotFound."""
+        """Marks an ``issuing`` document issued. Raises Conflict if it is no longer issuing (an operator voided it
+        meanwhile), NotFound if there is no such document."""
         with self.engine.begin() as conn:
             row = conn.execute(
                 update(documents)
-                .where(documents.c.id == document_id)
+                .where(documents.c.id == document_id, documents.c.status == "issuing")
                 .values(status="issued", sha256=sha256, pdf_path=pdf_path, docx_path=docx_path, pdf_size=pdf_size, issued_at=now)
                 .returning(*documents.c)
             ).first()
         if row is None:
-            raise NotFound(f"文书 {document_id} 不存在", f"document {document_id} does not exist", code="document_not_found")
+            current = self.get(document_id)
+            raise Conflict(f"文书在签发过程中被作废：{current.void_reason or ''}", f"the document was voided while it was being issued",
+                           code="voided_while_issuing")
         return DocumentRecord.from_row(row)
 
-    def void(self, document_id: str, reason: str, now: dt.datetime) -> None:
-        """Marks the document voided with the reason; its numbers stay drawn."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(documents).where(documents.c.id == document_id).values(status="voided", void_reason=reason[:2000], voided_at=now)
-            )
-
-    def void_issued(self, document_id: str, reason: str, now: dt.datetime) -> bool:
-        """Voids the document if it is issued; False if it was not (already voided, or never finished)."""
+    def void(self, document_id: str, reason: str, now: dt.datetime, *, only: tuple[str, ...] = ("issuing", "issued")) -> bool:
+        """Voids the document, with the reason, if its status is one of ``only``; False if it was not. Its numbers stay drawn."""
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(documents)
-                .where(documents.c.id == document_id, documents.c.status == "issued")
+                .where(documents.c.id == document_id, documents.c.status.in_(only))
                 .values(status="voided", void_reason=reason[:2000], voided_at=now)
             )
         return result.rowcount == 1
+
+    def void_abandoned(self, owners: list[str], *, unowned_before: dt.datetime, reason: str, now: dt.datetime) -> list[DocumentRecord]:
+        """Voids the documents still ``issuing`` whose process is one of ``owners`` (gone), or that have no owner
+        (made before owners were recorded) and were reserved before ``unowned_before``; returns them."""
+        abandoned = or_(documents.c.owner.in_(owners), and_(documents.c.owner.is_(None), documents.c.created_at < unowned_before))
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                update(documents)
+                .where(documents.c.status == "issuing", abandoned)
+                .values(status="voided", void_reason=reason[:2000], voided_at=now)
+                .returning(*documents.c)
+            ).all()
+            conn.execute(delete(idempotency_keys).where(
+                idempotency_keys.c.document_id.is_(None),
+                or_(idempotency_keys.c.owner.in_(owners),
+                    and_(idempotency_keys.c.owner.is_(None), idempotency_keys.c.created_at < unowned_before)),
+            ))
+        return [DocumentRecord.from_row(row) for row in rows]
 
     def get(self, document_id: str) -> DocumentRecord:
         """Raises NotFound."""
@@ -174,11 +192,12 @@ class DocumentRegistry:
 
     # --- idempotency keys ------------------------------------------------------------------------
 
-    def claim_key(self, key: str, request_hash: str, now: dt.datetime) -> IdempotencyClaim | None:
-        """Claims ``key`` for this request; returns None if claimed, else the state another request left."""
+    def claim_key(self, key: str, request_hash: str, now: dt.datetime, owner: str) -> IdempotencyClaim | None:
+        """Claims ``key`` for this request of the process ``owner``; returns None if claimed, else the state
+        another request left."""
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(idempotency_keys).values(key=key, request_hash=request_hash, created_at=now))
+                conn.execute(insert(idempotency_keys).values(key=key, request_hash=request_hash, created_at=now, owner=owner))
             return None
         except IntegrityError:
             return self.key_state(key)

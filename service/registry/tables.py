@@ -57,6 +57,7 @@ documents = Table(
     Column("voided_at", UTCDateTime(), nullable=True),
     Column("void_reason", Text, nullable=True),
     Column("request_id", String(64), nullable=True),
+    Column("owner", String(36), nullable=True, index=True),  # the process (instances.id) issuing it; see recovery.py
 )
 
 # One row per (agency, kind, year); kind "serial" with agency "*" numbers the registry serials.
@@ -76,7 +77,23 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=False),
     Column("document_id", String(36), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("owner", String(36), nullable=True),  # the process whose request holds the key until it is bound
     UniqueConstraint("key"),
+)
+
+# The service's processes, each with a heartbeat: a document left ``issuing`` by a process that is gone
+# (its heartbeat stale, or its PID dead on this very machine) is voided; another live process's never is.
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("boot_id", String(64), nullable=False),  # the kernel's boot id: the same PID after a reboot is another process
+    Column("pid", Integer, nullable=False),
+    Column("proc_start", String(32), nullable=False),  # the process's start time in clock ticks: PIDs are reused
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("heartbeat_at", UTCDateTime(), nullable=False),
+    Column("stopped_at", UTCDateTime(), nullable=True),
 )
 
 api_keys = Table(

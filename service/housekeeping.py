@@ -1,0 +1,38 @@
+"""Periodic work of a serving process, on a daemon thread: voiding what dead processes left half-issued
+(``recovery.py``). A failure is logged and retried at the next round; it never stops the service."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from . import recovery
+from .runtime import Services
+
+log = logging.getLogger(__name__)
+
+
+class Housekeeping:
+    def __init__(self, services: Services, interval: float = 30.0) -> None:
+        self.services = services
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="chengnuo-housekeeping", daemon=True)
+
+    def run_once(self) -> None:
+        try:
+            recovery.void_interrupted(self.services)
+        except Exception:  # noqa: BLE001 - logged; the next round tries again
+            log.exception("housekeeping failed")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.run_once()
