@@ -126,20 +126,21 @@ def issue(
                 code="idempotency_key_reused",
             )
         if claim.document_id is not None:
-            return IssueResult(services.registry.get(claim.document_id), replayed=True)
+            first = services.registry.get(claim.document_id)
+            if first.status != "issuing":
+                return IssueResult(first, replayed=True)
         if time.monotonic() > deadline:
             raise Conflict("相同请求仍在处理中，请稍后重试", "the same request is still being processed; retry later", code="idempotency_in_progress")
         time.sleep(0.1)
     try:
-        result = _issue(services, form_id, raw, agency, request_id, principal)
+        return _issue(services, form_id, raw, agency, request_id, principal, idempotency_key)
     except BaseException:
         services.registry.release_key(idempotency_key)
         raise
-    services.registry.bind_key(idempotency_key, result.document.id)
-    return result
 
 
-def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_id: str | None, principal: Principal) -> IssueResult:
+def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_id: str | None, principal: Principal,
+           idempotency_key: str | None = None) -> IssueResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
@@ -164,6 +165,7 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
         year=now.year,
         request_id=request_id,
         owner=services.instances.id,
+        idempotency_key=idempotency_key,
     )
     try:
         services.audit.record(actor=principal.actor, action="reserve", object=f"document:{record.id}", outcome="success",

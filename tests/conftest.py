@@ -20,6 +20,8 @@ from service.runtime import Services, build_services, pool_settings
 from service.signing.pki import init_pki
 from service.verifying.sandbox import SandboxSettings, VerificationSandbox
 
+from .servers import PostgresServer
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 ARTEFACTS = ROOT / "test-artifacts"
@@ -110,6 +112,20 @@ def client(app, api_key):
 def anonymous(app):
     """Anyone: no key, no session."""
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server on loopback for the whole run, started on first use."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer) -> str:
+    """A fresh, empty PostgreSQL database."""
+    return postgres.new_database()
 
 
 @pytest.fixture(scope="session")

@@ -67,10 +67,12 @@ class DocumentRegistry:
         now: dt.datetime,
         year: int,
         request_id: str | None,
-        owner: str,
+        owner: str | None,
+        idempotency_key: str | None = None,
     ) -> DocumentRecord:
         """Draws the serial (and official number) and records the document as ``issuing`` by the process
-        ``owner``, atomically."""
+        ``owner``, atomically; binds ``idempotency_key`` (claimed before) to it in the same transaction, so that
+        whatever happens next, a retry finds the document this request made."""
         with self.engine.begin() as conn:
             drawn = numbering.draw(conn, agency, number_kind, year)
             document_id = str(uuid.uuid4())
@@ -90,6 +92,8 @@ class DocumentRegistry:
                     owner=owner,
                 ).returning(*documents.c)
             ).one()
+            if idempotency_key is not None:
+                conn.execute(update(idempotency_keys).where(idempotency_keys.c.key == idempotency_key).values(document_id=document_id))
         return DocumentRecord.from_row(row)
 
     def complete(self, document_id: str, *, sha256: str, pdf_path: str, docx_path: str, pdf_size: int, now: dt.datetime) -> DocumentRecord:
@@ -120,7 +124,8 @@ class DocumentRegistry:
 
     def void_abandoned(self, owners: list[str], *, unowned_before: dt.datetime, reason: str, now: dt.datetime) -> list[DocumentRecord]:
         """Voids the documents still ``issuing`` whose process is one of ``owners`` (gone), or that have no owner
-        (made before owners were recorded) and were reserved before ``unowned_before``; returns them."""
+        (made before owners were recorded) and were reserved before ``unowned_before``; returns them. Their
+        idempotency keys, and the keys those processes claimed without reserving, are released for the retry."""
         abandoned = or_(documents.c.owner.in_(owners), and_(documents.c.owner.is_(None), documents.c.created_at < unowned_before))
         with self.engine.begin() as conn:
             rows = conn.execute(
@@ -129,11 +134,10 @@ class DocumentRegistry:
                 .values(status="voided", void_reason=reason[:2000], voided_at=now)
                 .returning(*documents.c)
             ).all()
-            conn.execute(delete(idempotency_keys).where(
-                idempotency_keys.c.document_id.is_(None),
-                or_(idempotency_keys.c.owner.in_(owners),
-                    and_(idempotency_keys.c.owner.is_(None), idempotency_keys.c.created_at < unowned_before)),
-            ))
+            unbound = and_(idempotency_keys.c.document_id.is_(None),
+                           or_(idempotency_keys.c.owner.in_(owners),
+                               and_(idempotency_keys.c.owner.is_(None), idempotency_keys.c.created_at < unowned_before)))
+            conn.execute(delete(idempotency_keys).where(or_(unbound, idempotency_keys.c.document_id.in_([row.id for row in rows]))))
         return [DocumentRecord.from_row(row) for row in rows]
 
     def get(self, document_id: str) -> DocumentRecord:
@@ -206,10 +210,6 @@ class DocumentRegistry:
         with self.engine.connect() as conn:
             row = conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key)).first()
         return IdempotencyClaim(row.request_hash, row.document_id) if row else None
-
-    def bind_key(self, key: str, document_id: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(update(idempotency_keys).where(idempotency_keys.c.key == key).values(document_id=document_id))
 
     def release_key(self, key: str) -> None:
         """Frees a key whose request failed, so that a retry may issue."""

@@ -1,0 +1,124 @@
+"""Real servers the tests start and stop themselves: PostgreSQL (installed by ``make test``), on loopback,
+in a throw-away folder, as the ``postgres`` user when the tests run as root (PostgreSQL refuses root);
+and the service itself, as ``make run`` starts it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _postgres_bin() -> Path:
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name))
+    if not candidates:
+        pytest.fail("PostgreSQL is not installed: `make test` installs it (Debian's postgresql package)")
+    return candidates[-1].parent
+
+
+class PostgresServer:
+    def __init__(self) -> None:
+        self.bin = _postgres_bin()
+        self.root = Path(tempfile.mkdtemp(prefix="chengnuo-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self._as_postgres = os.geteuid() == 0
+
+    def _run(self, *command: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if self._as_postgres else []
+        result = subprocess.run([*prefix, *command], capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise RuntimeError(f"{command[0]} failed: {result.stdout}{result.stderr}")
+
+    def start(self) -> PostgresServer:
+        if self._as_postgres:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8",
+                  "--locale=C")
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-o", options, "-w", "start")
+        return self
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def new_database(self) -> str:
+        """A fresh, empty database; its URL."""
+        import psycopg
+
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        try:
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+class ServiceProcess:
+    """``python -m service serve`` in its own process, as ``make run`` starts it."""
+
+    def __init__(self, env: dict[str, str], root: Path) -> None:
+        self.env, self.root = env, root
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 90.0) -> dict:
+        """Starts the service and waits until /healthz answers; returns what it said."""
+        import json
+        import time
+        import urllib.error
+        import urllib.request
+
+        self.process = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(self.port)], cwd=self.root,
+                                        env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.base}/healthz", timeout=5) as response:
+                    return json.load(response)
+            except urllib.error.HTTPError as exc:
+                return json.load(exc)
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"the service did not come up: {self.output()}") from None
+                time.sleep(0.2)
+
+    def kill(self) -> None:
+        """kill -9, as a crash does."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=30)
+
+    def stop(self) -> str:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.output()
+
+    def output(self) -> str:
+        assert self.process is not None
+        try:
+            out, _ = self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, _ = self.process.communicate()
+        return out or ""
