@@ -10,14 +10,16 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 SYSTEM_PACKAGES := libreoffice-writer-nogui python3-uno fonts-noto-cjk fonts-hanazono \
                    poppler-utils qpdf python3-venv fontconfig libnss3-tools chromium
+# Servers the tests start and stop themselves (never as system services): PostgreSQL.
+TEST_PACKAGES := postgresql
 FANDOL := /usr/local/share/fonts/fandol/FandolFang-Regular.otf
 
-.PHONY: run test bench bench-deps check templates system venv certs fonts clean
+.PHONY: run test bench bench-deps check templates system test-servers venv certs fonts clean
 
 run: system venv certs fonts
 	$(PY) -m service serve
 
-test: system venv certs fonts
+test: system test-servers venv certs fonts
 	$(PY) -m pytest
 
 # Side by side with Carbone CE (needs Node.js; Carbone itself goes into .cache/), then our own stages,
@@ -32,7 +34,7 @@ bench-deps:
 	@command -v node >/dev/null && command -v npm >/dev/null || { \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
 
-check: system venv certs fonts
+check: system test-servers venv certs fonts
 	$(PY) -m service templates check
 	$(PY) -m pytest
 
@@ -51,6 +53,19 @@ system:
 	@# The fangsong (仿宋) face of official documents: FandolFang, shipped by Debian only inside TeX Live's
 	@# Chinese package; we take the fonts out of it rather than install TeX.
 	@[ -f $(FANDOL) ] || $(SUDO) tools/install-fandol.sh
+
+# Debian's package would also create and start a cluster of its own: the tests need only the programs.
+test-servers:
+	@missing=""; for p in $(TEST_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing the servers the tests use:$$missing"; \
+	  $(SUDO) mkdir -p /etc/postgresql-common/createcluster.d && \
+	  echo 'create_main_cluster = false' | $(SUDO) tee /etc/postgresql-common/createcluster.d/chengnuo.conf >/dev/null && \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 # The development PKI (root, intermediate, one signing certificate per agency, TSA); keys stay in certs/private.
 certs: venv

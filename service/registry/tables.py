@@ -14,7 +14,6 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
-    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -77,8 +76,7 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=False),
     Column("document_id", String(36), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
-    Column("owner", String(36), nullable=True),  # the process whose request holds the key until it is bound
-    UniqueConstraint("key"),
+    Column("owner", String(36), nullable=True),  # the process whose request claimed the key
 )
 
 # The service's processes, each with a heartbeat: a document left ``issuing`` by a process that is gone

@@ -36,7 +36,17 @@ def upgrade() -> None:
     with op.batch_alter_table("documents") as batch:
         batch.add_column(sa.Column("owner", sa.String(length=36), nullable=True))
         batch.create_index(batch.f("ix_documents_owner"), ["owner"], unique=False)
-    with op.batch_alter_table("idempotency_keys") as batch:
+    # On SQLite the table is copied: from this definition, so that the first schema's redundant UNIQUE(key)
+    # (the key is the primary key; PostgreSQL never made it) goes.
+    keys = sa.Table(
+        "idempotency_keys",
+        sa.MetaData(),
+        sa.Column("key", sa.String(length=255), primary_key=True),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("document_id", sa.String(length=36), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+    )
+    with op.batch_alter_table("idempotency_keys", copy_from=keys) as batch:
         batch.add_column(sa.Column("owner", sa.String(length=36), nullable=True))
 
 

@@ -1,0 +1,113 @@
+"""The schema through Alembic: the migrations build what tables.py declares, a populated database from
+before is upgraded without losing a row, and processes starting together on one fresh PostgreSQL
+database all start, with one administrator."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import time
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Column, MetaData, Table, inspect, select, text
+
+from service.registry import schema
+from service.registry.db import make_engine
+from service.registry.tables import documents, metadata, users
+
+from .conftest import ROOT
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'registry.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+def at_revision(url: str, revision: str):
+    engine = make_engine(url, migrate=False)
+    with engine.begin() as conn:
+        command.upgrade(schema.alembic_config(conn), revision)
+    return engine
+
+
+def test_the_migrations_build_what_the_tables_declare(url):
+    engine = at_revision(url, "head")
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata) == []
+    assert schema.current(engine) == schema.head()
+
+
+def test_a_populated_database_of_the_baseline_is_upgraded_without_losing_a_row(url):
+    engine = at_revision(url, schema.BASELINE)
+    now = dt.datetime(2026, 3, 1, 8, tzinfo=dt.timezone.utc).replace(tzinfo=None)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO documents (id, serial, form, agency, status, subject, data, created_at) "
+            "VALUES ('d1', '2026-00000001-ABCD', 'liaison-form', 'jc-justice', 'issuing', '陈秀兰', '{}', :now)"), {"now": now})
+        conn.execute(text("INSERT INTO idempotency_keys (key, request_hash, created_at) VALUES ('k', 'h', :now)"), {"now": now})
+        conn.execute(text("INSERT INTO users (id, username, password_hash, role, created_at, failed_logins) "
+                          "VALUES ('u1', 'wang', 'x', 'clerk', :now, 0)"), {"now": now})
+    assert schema.upgrade(engine) == schema.head()
+    with engine.connect() as conn:
+        row = conn.execute(select(documents).where(documents.c.id == "d1")).one()
+        assert (row.serial, row.subject, row.status, row.owner) == ("2026-00000001-ABCD", "陈秀兰", "issuing", None)
+        assert conn.execute(select(users.c.username)).scalars().all() == ["wang"]
+        assert "instances" in inspect(conn).get_table_names()
+
+
+def test_a_database_made_before_migrations_is_stamped_and_upgraded(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url, migrate=False)
+    early = MetaData()  # the first release's create_all: three tables, no owner columns
+    for name in ("documents", "counters", "idempotency_keys"):
+        Table(name, early, *[Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable, index=c.index, unique=c.unique)
+                              for c in metadata.tables[name].columns if c.name != "owner"])
+    early.create_all(engine)
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata) == []
+
+
+STARTUP = """
+import json, sys, time
+from service.__main__ import _announce_sign_in
+from service.config import load_settings
+from service.runtime import build_services
+settings = load_settings(environ={"CHENGNUO_DATA_DIR": sys.argv[1], "CHENGNUO_DATABASE_URL": sys.argv[2]})
+time.sleep(max(0.0, float(sys.argv[3]) - time.time()))
+services = build_services(settings)
+_announce_sign_in(services, "http://127.0.0.1:8000")
+"""
+
+
+@pytest.mark.slow
+def test_processes_starting_together_on_a_fresh_postgresql_database_all_start_with_one_administrator(pg_url, tmp_path):
+    for attempt in range(3):
+        url = pg_url if attempt == 0 else pg_url.rsplit("/", 1)[0] + "/" + _fresh(pg_url, attempt)
+        start_at = time.time() + 4
+        processes = [subprocess.Popen([sys.executable, "-c", STARTUP, str(tmp_path / "data"), url, str(start_at)], cwd=ROOT,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(4)]
+        outputs = [p.communicate(timeout=120)[0] for p in processes]
+        assert [p.returncode for p in processes] == [0] * 4, outputs
+        assert sum("with password:" in out for out in outputs) == 1, outputs
+        engine = make_engine(url, migrate=False)
+        with engine.connect() as conn:
+            assert conn.execute(select(users.c.username, users.c.role)).all() == [("admin", "admin")]
+        engine.dispose()
+
+
+def _fresh(pg_url: str, attempt: int) -> str:
+    import psycopg
+
+    name = f"{pg_url.rsplit('/', 1)[1]}_{attempt}"
+    dsn = pg_url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
