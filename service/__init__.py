@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         g.request_id = new_request_id(request.headers.get("X-Request-ID"))
         g.token = request_id_var.set(g.request_id)
         g.started = time.perf_counter()
+        g.arrived = time.monotonic()  # deadlines (verification) count from here
         current_principal()
         check_csrf()
 

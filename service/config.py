@@ -46,6 +46,7 @@ class Settings:
     verify_timeout: float = 20.0  # seconds one upload may take to check
     verify_memory_mb: int = 1536  # address space of a verification worker
     verify_workers: int = 2
+    verify_queue_limit: int = 2  # uploads that may wait for a verification worker; beyond, 503 at once
     idempotency_wait: float = 60.0
     log_level: str = "INFO"
     secret_key: str = ""  # signs session cookies; default: generated once into the data folder
@@ -68,7 +69,7 @@ class Settings:
         return [self.certs_dir / "root-ca.pem"]
 
 
-_MAY_BE_ZERO = {"trusted_proxies"}
+_MAY_BE_ZERO = {"trusted_proxies", "verify_queue_limit"}
 
 
 def _convert(name: str, raw: str, current: object) -> object:

@@ -9,6 +9,7 @@
     ├── Forbidden                      credentials that do not allow this                              → 403
     ├── NotFound                       unknown form, agency or document                               → 404
     ├── Conflict                       idempotency key reused with another body, or still running     → 409
+    ├── ServiceBusy                    every verification worker busy and the queue full              → 503
     ├── PipelineError                  a stage failed; the drawn number is voided with the reason
     │   ├── TemplateError              a DOCX template cannot be rendered                              → 500
     │   ├── ConversionError            LibreOffice failed on the document                              → 502
@@ -66,7 +67,13 @@ class InvalidData(ChengnuoError):
 
 
 class UnusablePdf(ChengnuoError):
+    """``notes``: what the parser logged on the way (for the service's log, never for the client)."""
+
     code = "unusable_pdf"
+
+    def __init__(self, zh: str, en: str, *, code: str | None = None, notes: str = "") -> None:
+        super().__init__(zh, en, code=code)
+        self.notes = notes
 
 
 class PdfTooLarge(ChengnuoError):
@@ -87,6 +94,16 @@ class NotFound(ChengnuoError):
 
 class Conflict(ChengnuoError):
     code = "conflict"
+
+
+class ServiceBusy(ChengnuoError):
+    """Answered at once, with ``retry_after`` seconds, instead of holding a server thread in a queue."""
+
+    code = "busy"
+
+    def __init__(self, zh: str, en: str, *, code: str | None = None, retry_after: int = 5) -> None:
+        super().__init__(zh, en, code=code)
+        self.retry_after = retry_after
 
 
 class PipelineError(ChengnuoError):

@@ -111,7 +111,8 @@ def build_services(
         signing_health=SigningHealth(keys, timestamper, settings.tsa_url or "local"),
         sandbox=sandbox
         or VerificationSandbox(
-            SandboxSettings(workers=settings.verify_workers, timeout=settings.verify_timeout, memory_mb=settings.verify_memory_mb),
+            SandboxSettings(workers=settings.verify_workers, timeout=settings.verify_timeout, memory_mb=settings.verify_memory_mb,
+                            queue_limit=settings.verify_queue_limit),
             [str(p) for p in settings.trust_root_files],
         ),
         api_keys=ApiKeys(engine),

@@ -178,3 +178,23 @@ def touched_by_a_signing_tool(pdf: bytes) -> bytes:
     writer._update_meta()  # noqa: SLF001 - as pyHanko does before it writes
     writer.update_container(writer._info)  # noqa: SLF001
     return _write(writer)
+
+
+def many_fields_one_signature(pdf: bytes, count: int = 5000) -> bytes:
+    """Thousands of extra signature fields whose value is the agency's real signature: each is validated
+    again, so a careless verifier spends its whole time limit on one upload."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    acroform = writer.root["/AcroForm"]
+    existing = list(acroform["/Fields"])
+    signature = next(f.get_object().raw_get("/V") for f in existing if "/V" in f.get_object() and f.get_object().get("/FT") == "/Sig")
+    copies = [writer.add_object(generic.DictionaryObject({
+        generic.NameObject("/FT"): generic.NameObject("/Sig"),
+        generic.NameObject("/T"): generic.TextStringObject(f"copy{n}"),
+        generic.NameObject("/V"): signature,
+        generic.NameObject("/Type"): generic.NameObject("/Annot"),
+        generic.NameObject("/Subtype"): generic.NameObject("/Widget"),
+        generic.NameObject("/Rect"): generic.ArrayObject([generic.NumberObject(0)] * 4),
+    })) for n in range(count)]
+    acroform["/Fields"] = generic.ArrayObject([*existing, *copies])
+    writer.update_container(acroform)
+    return _write(writer)

@@ -3,9 +3,11 @@ unknown documents, every published attack on signed PDFs, and hostile uploads.""
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -214,6 +216,68 @@ def test_an_upload_that_takes_too_long_is_cut_off_and_its_worker_replaced(servic
         assert app.test_client().post("/api/v1/verifications", data=pdf, content_type="application/pdf").json["verdict"] == "valid"
     finally:
         stuck.stop()
+
+
+def test_thousands_of_fields_pointing_at_the_signature_are_refused_at_once(client):
+    _, pdf = issue(client, "liaison-form")
+    started = time.monotonic()
+    response = client.post("/api/v1/verifications", data=attacks.many_fields_one_signature(pdf), content_type="application/pdf")
+    assert response.status_code == 422 and response.json["error"] == "too_many_signatures"
+    assert "5001" in response.json["message"] and time.monotonic() - started < 5
+
+
+def slow_analysis(pdf: bytes, trust_roots: list[str]) -> tuple:
+    """A verification that takes two seconds, as a heavy (but honest) file may."""
+    from service.verifying.sandbox import _analyse
+
+    time.sleep(2)
+    return _analyse(pdf, trust_roots)
+
+
+def test_verifications_beyond_the_workers_and_queue_are_refused_at_once(services, settings, client, caplog):
+    _, pdf = issue(client, "liaison-form")
+    roots = [str(p) for p in settings.trust_root_files]
+    slow = VerificationSandbox(SandboxSettings(workers=1, queue_limit=1, timeout=8.0), roots, task=slow_analysis)
+    try:
+        app = create_app(services=build_services(settings, converter=services.converter, sandbox=slow))
+        barrier = threading.Barrier(4)
+
+        def upload(n):
+            barrier.wait()
+            started = time.monotonic()
+            response = app.test_client().post("/api/v1/verifications", data=pdf, content_type="application/pdf",
+                                              headers={"X-Request-ID": f"upload-{n}"})
+            return response.status_code, time.monotonic() - started, response.headers.get("Retry-After")
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            results = sorted(pool.map(upload, range(4)))
+        assert [status for status, _, _ in results] == [200, 200, 503, 503]
+        assert all(seconds < 1 and retry for status, seconds, retry in results if status == 503)
+        assert max(seconds for status, seconds, _ in results if status == 200) >= 4  # the second waited for the first
+        health = app.test_client().get("/healthz")
+        assert health.status_code == 200
+    finally:
+        slow.stop()
+    lines = [r for r in caplog.records if r.name == "service.verifying.verify"]
+    assert sorted(r.request_id for r in lines) == [f"upload-{n}" for n in range(4)]  # one line per upload, with its id
+
+
+def test_the_time_limit_counts_from_the_request_not_from_the_worker(services, settings, client):
+    _, pdf = issue(client, "liaison-form")
+    roots = [str(p) for p in settings.trust_root_files]
+    slow = VerificationSandbox(SandboxSettings(workers=1, queue_limit=1, timeout=3.0), roots, task=slow_analysis)
+    try:
+        app = create_app(services=build_services(settings, converter=services.converter, sandbox=slow))
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            first = pool.submit(app.test_client().post, "/api/v1/verifications", data=pdf, content_type="application/pdf")
+            time.sleep(0.3)
+            started = time.monotonic()
+            second = app.test_client().post("/api/v1/verifications", data=pdf, content_type="application/pdf")
+            waited = time.monotonic() - started
+        assert first.result().status_code == 200
+        assert second.status_code in (422, 503) and waited < 3.5  # 2 s waiting + 2 s working would pass 3 s
+    finally:
+        slow.stop()
 
 
 def test_cli_verify_exit_codes(client, services, tmp_path):

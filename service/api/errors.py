@@ -24,6 +24,7 @@ from ..errors import (
     NotFound,
     PdfTooLarge,
     PipelineError,
+    ServiceBusy,
     TemplateError,
     TimestampUnavailable,
     Unauthorized,
@@ -44,6 +45,7 @@ STATUS: tuple[tuple[type[ChengnuoError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (ConverterBusy, 429),
+    (ServiceBusy, 503),
     (TimestampUnavailable, 503),
     (ConversionTimeout, 504),
     (ConversionError, 502),
@@ -86,7 +88,7 @@ def handle_chengnuo_error(error: ChengnuoError) -> Response:
     if status >= 500:
         log.error("%s: %s", error.code, error.en, exc_info=error.__cause__ is not None)
     response = error_response(status, error.code, error.message, getattr(error, "errors", None))
-    if isinstance(error, ConverterBusy):
+    if isinstance(error, (ConverterBusy, ServiceBusy)):
         response.headers["Retry-After"] = str(error.retry_after)
     elif isinstance(error, Unauthorized):
         response.headers["WWW-Authenticate"] = 'Bearer realm="chengnuo"'

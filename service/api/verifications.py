@@ -3,7 +3,7 @@ Answers the report as JSON, or as a printable page for ``Accept: text/html``."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from ..auth.http import actor
 from ..errors import InvalidRequest
@@ -32,7 +32,7 @@ def wants_html() -> bool:
 @bp.post("")
 def create() -> Response:
     services = current_app.extensions["chengnuo"]
-    report = verify(services, actor(), uploaded_pdf(services.settings.verify_max_bytes))
+    report = verify(services, actor(), uploaded_pdf(services.settings.verify_max_bytes), started=g.get("arrived"))
     if wants_html():
         return Response(render_report_html(report), mimetype="text/html")
     return jsonify(report.to_json())

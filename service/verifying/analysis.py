@@ -24,6 +24,9 @@ from ..errors import UnusablePdf
 from .permitted_changes import ISSUED_DOCUMENT_POLICY, metadata_changes
 
 SERIAL = re.compile(r"登记编号\s*(\d{4}-\d{8}-[0-9A-Z]{4})")
+# Our forms carry the agency's signature, a few parties' and, over the years, archival timestamps: far fewer.
+# A crafted copy with thousands of fields pointing at one signature made each upload take the full time limit.
+MAX_SIGNATURES = 32
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,12 @@ def _signatures(reader: PdfFileReader) -> tuple[list[EmbeddedPdfSignature], tupl
     """The signatures in signing order, and the fields whose signature cannot be read (a forger's
     broken /ByteRange or /Contents): reported, where pyHanko's own collection would give up on the file."""
     readable, unreadable = [], []
-    for name, _value, field in fields.enumerate_sig_fields(reader, filled_status=True):
+    filled = list(fields.enumerate_sig_fields(reader, filled_status=True))
+    if len(filled) > MAX_SIGNATURES:
+        raise UnusablePdf(f"文件含有 {len(filled)} 个已签名的签名域，本服务的文书至多 {MAX_SIGNATURES} 个：文件被篡改或不是本服务的文书",
+                          f"the file has {len(filled)} signed signature fields, where this service's documents have at most "
+                          f"{MAX_SIGNATURES}: it was tampered with or is not one of ours", code="too_many_signatures")
+    for name, _value, field in filled:
         try:
             readable.append(EmbeddedPdfSignature(reader, field, name))
         except RecursionError:

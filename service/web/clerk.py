@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from .. import documents, issuing, voiding
 from ..auth.http import csrf_token, current_principal
 from ..auth.principal import Principal
-from ..errors import ChengnuoError, InvalidData, InvalidRequest, NotFound
+from ..errors import ChengnuoError, InvalidData, InvalidRequest, NotFound, ServiceBusy
 from ..forms import CATALOGUE, get_form
 from ..forms.jsonschema import sample
 from ..api.documents import file_response
@@ -104,7 +104,10 @@ def document(document_id: str) -> tuple[str, int]:
     record = documents.get_document(services(), principal, document_id)
     report = None
     if record.status in ("issued", "voided") and record.pdf_path:
-        report = verify(services(), principal, services().files.get(record.pdf_path))
+        try:
+            report = verify(services(), principal, services().files.get(record.pdf_path))
+        except ServiceBusy:
+            report = None  # the page shows the document; its check is for another moment
     return _document_page(record, 200, report=report, issued=request.args.get("issued") == "1",
                           may_void=principal.role in ("supervisor", "operator") and record.status == "issued")
 

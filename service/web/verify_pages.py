@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, Response, current_app, g, render_template, request
 
 from ..auth.http import actor, csrf_token, current_principal
-from ..errors import PdfTooLarge, UnusablePdf
+from ..errors import PdfTooLarge, ServiceBusy, UnusablePdf
 from ..verifying.verify import verify
 from .report_html import CHANGES, VERDICTS
 
@@ -18,7 +18,7 @@ def upload_form() -> str:
 
 
 @bp.post("/verify")
-def upload() -> tuple[str, int]:
+def upload() -> tuple[str, int] | Response:
     services = current_app.extensions["chengnuo"]
     request.max_content_length = services.settings.verify_max_bytes + 64 * 1024
     upload = request.files.get("file")
@@ -27,7 +27,10 @@ def upload() -> tuple[str, int]:
         error = UnusablePdf("请选择要核验的 PDF 文件", "choose the PDF to verify", code="missing_file")
         return render_template("verify_upload.html", error=error, **context), 400
     try:
-        report = verify(services, actor(), upload.read())
+        report = verify(services, actor(), upload.read(), started=g.get("arrived"))
+    except ServiceBusy as exc:
+        page = render_template("verify_upload.html", error=exc, **context)
+        return Response(page, status=503, headers={"Retry-After": str(exc.retry_after)})
     except (UnusablePdf, PdfTooLarge) as exc:
         return render_template("verify_upload.html", error=exc, **context), 413 if isinstance(exc, PdfTooLarge) else 422
     return render_template("report.html", report=report, verdict=VERDICTS[report.verdict], changes=CHANGES, **context), 200
