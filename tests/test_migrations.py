@@ -74,14 +74,23 @@ def test_a_database_made_before_migrations_is_stamped_and_upgraded(tmp_path):
         assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata) == []
 
 
+# Each process migrates (all at once), then waits until all four have, then makes the first administrator
+# (all at once): the two races of 'serve' starting on a fresh database.
 STARTUP = """
-import json, sys, time
+import os, sys, time
+from pathlib import Path
 from service.__main__ import _announce_sign_in
 from service.config import load_settings
 from service.runtime import build_services
 settings = load_settings(environ={"CHENGNUO_DATA_DIR": sys.argv[1], "CHENGNUO_DATABASE_URL": sys.argv[2]})
 time.sleep(max(0.0, float(sys.argv[3]) - time.time()))
 services = build_services(settings)
+barrier = Path(sys.argv[4])
+barrier.mkdir(exist_ok=True)
+(barrier / str(os.getpid())).touch()
+deadline = time.monotonic() + 30  # a process that died on the way must not hold the others for ever
+while len(list(barrier.iterdir())) < 4 and time.monotonic() < deadline:
+    time.sleep(0.01)
 _announce_sign_in(services, "http://127.0.0.1:8000")
 """
 
@@ -91,7 +100,8 @@ def test_processes_starting_together_on_a_fresh_postgresql_database_all_start_wi
     for attempt in range(3):
         url = pg_url if attempt == 0 else pg_url.rsplit("/", 1)[0] + "/" + _fresh(pg_url, attempt)
         start_at = time.time() + 4
-        processes = [subprocess.Popen([sys.executable, "-c", STARTUP, str(tmp_path / "data"), url, str(start_at)], cwd=ROOT,
+        barrier = tmp_path / f"barrier-{attempt}"
+        processes = [subprocess.Popen([sys.executable, "-c", STARTUP, str(tmp_path / "data"), url, str(start_at), str(barrier)], cwd=ROOT,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(4)]
         outputs = [p.communicate(timeout=120)[0] for p in processes]
         assert [p.returncode for p in processes] == [0] * 4, outputs
