@@ -108,7 +108,7 @@ class DocumentRegistry:
             ).first()
         if row is None:
             current = self.get(document_id)
-            raise Conflict(f"文书在签发过程中被作废：{current.void_reason or ''}", f"the document was voided while it was being issued",
+            raise Conflict(f"文书在签发过程中被作废：{current.void_reason or ''}", "the document was voided while it was being issued",
                            code="voided_while_issuing")
         return DocumentRecord.from_row(row)
 
