@@ -133,7 +133,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # collection no longer walks it (each one took ~40 ms, in the middle of someone's request).
     gc.collect()
     gc.freeze()
-    server = create_server(app, host=args.host, port=args.port, threads=args.threads, channel_timeout=120)
+    # Waitress drops X-Forwarded-* headers unless told otherwise; with trusted proxies, ProxyFix (create_app)
+    # believes exactly the last CHENGNUO_TRUSTED_PROXIES hops of them.
+    server = create_server(app, host=args.host, port=args.port, threads=args.threads, channel_timeout=120,
+                           clear_untrusted_proxy_headers=not settings.trusted_proxies)
     log.info("serving on http://%s:%s (data in %s)", args.host, args.port, settings.data_dir.resolve())
 
     def stop(*_: object) -> None:
