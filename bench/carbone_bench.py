@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+import psutil
+
 ROOT = Path(__file__).resolve().parents[1]
 CARBONE_DIR = ROOT / "bench" / "carbone"
 CARBONE_CACHE = ROOT / ".cache" / "carbone"
@@ -237,7 +239,7 @@ def build_carbone_template(source: Path = OUR_TEMPLATE, target: Path = CARBONE_T
 
 
 def _qr_png(url: str) -> bytes:
-    from service.issuing import qr_png
+    from service.rendering.qr import qr_png
 
     return qr_png(url)
 
@@ -265,31 +267,13 @@ def carbone_data(sample: dict[str, Any], *, year: int = 2026, serial: str = "202
 # --- processes: started in their own groups, tracked, and killed with everything below them ----------------
 
 
-def _ppid_map() -> dict[int, int]:
-    result: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()  # after "pid (comm) "; comm may hold spaces
-        result[int(entry)] = int(fields[1])
-    return result
-
-
 def process_tree(root: int) -> list[int]:
-    """``root`` and all its descendants (by parent pid), root first."""
-    children: dict[int, list[int]] = {}
-    for pid, ppid in _ppid_map().items():
-        children.setdefault(ppid, []).append(pid)
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo.extend(children.get(pid, ()))
-    return tree
+    """``root`` and all its descendants, root first."""
+    try:
+        top = psutil.Process(root)
+        return [root] + [child.pid for child in top.children(recursive=True)]
+    except psutil.Error:
+        return []
 
 
 def _pgid(pid: int) -> int | None:
@@ -371,24 +355,18 @@ class Tracked:
 
 # --- memory of a process tree ------------------------------------------------------------------------------
 
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
 def _rss(pid: int) -> int:
     try:
-        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
-    except (OSError, IndexError, ValueError):
+        return psutil.Process(pid).memory_info().rss
+    except psutil.Error:
         return 0
 
 
 def _pss(pid: int) -> int:
     try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, IndexError, ValueError):
-        pass
-    return 0
+        return psutil.Process(pid).memory_full_info().pss
+    except (psutil.Error, AttributeError):
+        return 0
 
 
 @dataclass
@@ -401,28 +379,25 @@ class MemoryPeak:
 
 
 def _kind(pid: int, root: int) -> str:
-    """LibreOffice itself, its UNO bridge (our lo_worker.py, Carbone's converter.py), the side's own process."""
+    """LibreOffice itself, its UNO bridge (our converting/worker.py, Carbone's converter.py), the side's own process."""
     try:
-        comm = Path(f"/proc/{pid}/comm").read_text().strip()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
+        process = psutil.Process(pid)
+        comm, cmdline = process.name(), " ".join(process.cmdline())
+    except psutil.Error:
         return "other"
     if comm in ("soffice.bin", "oosplash") or "soffice" in comm:
         return "LibreOffice"
-    if "lo_worker.py" in cmdline or "converter.py" in cmdline:
+    if "converting/worker.py" in cmdline or "converter.py" in cmdline:
         return "UNO bridge"
     return "service" if pid == root else "other"
-
-
-_TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (its own, not its children's)."""
     try:
-        fields_ = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields_[11]) + int(fields_[12])) / _TICK
-    except (OSError, IndexError, ValueError):
+        times = psutil.Process(pid).cpu_times()
+        return times.user + times.system
+    except psutil.Error:
         return 0.0
 
 
@@ -886,12 +861,7 @@ def machine_info(carbone_version: str, node_version: str) -> dict[str, str]:
                    if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    try:
-        kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal:"))
-        memory = f"{kib / 1024 / 1024:.1f} GiB"
-    except (OSError, StopIteration, ValueError):
-        pass
+    memory = f"{psutil.virtual_memory().total / 1024 ** 3:.1f} GiB"
     os_name = "?"
     try:
         os_name = next(line.split("=", 1)[1].strip('"') for line in Path("/etc/os-release").read_text().splitlines()
@@ -982,7 +952,7 @@ def render_markdown(args: argparse.Namespace, machine: dict[str, str], ours: lis
         ("- **chengnuo**: `python -m service serve` (throw-away data folder), over HTTP with keep-alive, "
          "`POST /api/v1/documents`: validation, official number, render of the docxtpl template (prepared once) with a new QR code, "
          "conversion in the warm LibreOffice pool (tagged PDF, pictures kept at their resolution, the narrowed CJK faces of "
-         "`service/rendering/fontset.py`), PAdES signature with seal and RFC 3161 "
+         "`service/converting/fontset.py`), PAdES signature with seal and RFC 3161 "
          "timestamp, storage in the registry. The HTTP clients are threads of the benchmark itself, on the "
          "same cores."),
         ("- **Carbone**: Carbone CE's `render()` with `convertTo: 'pdf'` in one Node process "
@@ -1113,7 +1083,7 @@ def main(argv: list[str] | None = None) -> int:
         fontconfig = ""
         if args.carbone_fonts == "ours":
             from service.config import load_settings
-            from service.rendering.fontset import ensure
+            from service.converting.fontset import ensure
 
             fontconfig = str(ensure(load_settings(environ={}).fonts_dir) or "")
             print(f"control run: Carbone's LibreOffice uses our font set ({fontconfig or 'not available'})")

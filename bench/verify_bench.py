@@ -18,7 +18,7 @@ from service.forms import CATALOGUE
 from service.forms.jsonschema import sample
 from service.issuing import issue
 from service.runtime import build_services
-from service.verifying.verify import verify
+from service.verification import verify
 
 from .issue_bench import machine, percentile
 

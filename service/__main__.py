@@ -85,8 +85,8 @@ def cmd_issue(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from .errors import PdfTooLarge, UnusablePdf
     from .runtime import build_services
-    from .verifying.verify import verify
-    from .web.report_html import render_report_html
+    from .http.report_page import render_report_html
+    from .verification import verify
 
     try:
         pdf = Path(args.file).read_bytes()
@@ -315,10 +315,10 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
 
 
 def cmd_fonts(_args: argparse.Namespace) -> int:
-    from .rendering.fontset import ensure
+    from .converting.fontset import ensure
 
     settings = load_settings()
-    logging.getLogger("service.rendering.fontset").setLevel(logging.INFO)  # say so when it builds (~40 s)
+    logging.getLogger("service.converting.fontset").setLevel(logging.INFO)  # say so when it builds (~40 s)
     config = ensure(settings.fonts_dir) if settings.font_set else None
     print(f"LibreOffice's font set: {config}" if config else
           "LibreOffice uses the system's fonts (CHENGNUO_FONT_SET is off, or no face to narrow)")

@@ -7,7 +7,6 @@ service at start with a ConfigurationError naming the variable.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -39,7 +38,7 @@ class Settings:
     converter_queue_wait: float = 10.0
     uno_python: str = "/usr/bin/python3"
     soffice: str = "soffice"
-    font_set: bool = True  # LibreOffice gets the narrowed CJK faces of service/rendering/fontset.py
+    font_set: bool = True  # LibreOffice gets the narrowed CJK faces of service/converting/fontset.py
     fonts_dir: Path = PROJECT_ROOT / ".cache" / "fonts"
     max_request_bytes: int = 2 * 1024 * 1024
     verify_max_bytes: int = 20 * 1024 * 1024  # larger uploads get 413
@@ -115,7 +114,3 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     if not settings.base_url.startswith(("http://", "https://")):
         raise ConfigurationError("CHENGNUO_BASE_URL 必须以 http:// 或 https:// 开头", "CHENGNUO_BASE_URL must start with http:// or https://")
     return replace(settings, base_url=settings.base_url.rstrip("/"))
-
-
-def soffice_available(settings: Settings) -> bool:
-    return shutil.which(settings.soffice) is not None and Path(settings.uno_python).exists()

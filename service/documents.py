@@ -7,6 +7,7 @@ parameters are bounded: a page, a date or a search text out of range is a 400, n
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -93,6 +94,32 @@ def get_document(services: Services, principal: Principal, document_id: str) -> 
     record = services.registry.get(document_id)
     authorize_read(principal, document_id, record.agency, record.form)
     return record
+
+
+@dataclass(frozen=True)
+class RegistryState:
+    """What the registry itself says of a document, without a verification: its status and whether the
+    stored PDF is still the one it issued (its SHA-256)."""
+
+    verdict: str  # valid | invalid | pending
+    zh: str
+    en: str
+
+
+def registry_state(services: Services, record: DocumentRecord) -> RegistryState:
+    if record.status == "issuing":
+        return RegistryState("pending", "签发中，尚未完成", "being issued")
+    if record.status == "voided":
+        return RegistryState("invalid", f"已作废：{record.void_reason or '未说明原因'}", f"voided: {record.void_reason or 'no reason given'}")
+    try:
+        intact = hashlib.sha256(services.files.get(record.pdf_path)).hexdigest() == record.sha256
+    except NotFound:
+        intact = False
+    if not intact:
+        return RegistryState("invalid", "存档的 PDF 与登记的哈希不符或缺失，请联系管理员",
+                             "the stored PDF is missing or differs from the registered hash; tell an administrator")
+    return RegistryState("valid", f"有效：存档 PDF 与登记一致（SHA-256 {record.sha256[:16]}…）",
+                         f"valid: the stored PDF is the one registered (SHA-256 {record.sha256[:16]}…)")
 
 
 def document_file(services: Services, principal: Principal, document_id: str, kind: str) -> tuple[DocumentRecord, bytes]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import logging
 import time
@@ -19,9 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import qrcode
 from marshmallow import ValidationError
-from PIL import Image
 
 from .agencies import Agency
 from .auth.principal import Principal, authorize_issue
@@ -29,7 +26,9 @@ from .errors import ChengnuoError, Conflict, Forbidden, InvalidData, InvalidRequ
 from .forms import FormSpec, get_form
 from .forms.fields import as_of, dates_before_birth, flatten_errors
 from .registry.documents import DocumentRecord
+from .rendering.context import template_context
 from .rendering.draft import mark_draft
+from .rendering.qr import qr_png
 from .signing.certify import SignatureRequest
 from .runtime import Services
 
@@ -59,25 +58,6 @@ def validate(form_id: str, raw: Any, today: dt.date) -> tuple[FormSpec, dict[str
     if problems:
         raise InvalidData(problems)
     return spec, data
-
-
-QR_BOX = 6  # pixels per module
-
-
-def qr_png(url: str) -> bytes:
-    # A fixed mask pattern spares the library scoring all eight (most of its time); any mask is valid.
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=QR_BOX, border=2, mask_pattern=2)
-    code.add_data(url)
-    code.make(fit=True)
-    # The image straight from the module matrix (border included), scaled up: the same PNG, byte for
-    # byte, as the library's make_image(), which draws every module as its own rectangle (3× slower).
-    matrix = code.get_matrix()
-    size = len(matrix)
-    modules = Image.frombytes("L", (size, size), bytes(0 if dark else 255 for row in matrix for dark in row))
-    image = modules.convert("1", dither=Image.Dither.NONE).resize((size * QR_BOX, size * QR_BOX), Image.Resampling.NEAREST)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def request_fingerprint(form_id: str, agency_id: str | None, raw: Any) -> str:
@@ -173,17 +153,8 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
                                       "request_id": request_id})
         lap("number")
         verify_url = f"{services.settings.base_url}/v/{record.serial}"
-        context = spec.context(data, now.date())
-        context.update(
-            {
-                "number": record.number,
-                "serial": record.serial,
-                "verify_url": verify_url,
-                "agency": agency.public(),
-                "issued_on": now.date(),
-                "form": {"id": spec.id, "title": spec.title},
-            }
-        )
+        context = template_context(spec, data, agency=agency, number=record.number, serial=record.serial,
+                                   verify_url=verify_url, issued_on=now.date())
         docx = services.renderer.render(spec.template, context, qr_png(verify_url))
         lap("render")
         pdf = services.converter.convert(docx)
@@ -227,15 +198,8 @@ def preview(services: Services, form_id: str, raw: Any, *, principal: Principal,
     authorize_issue(principal, agency.id, form_id)
     today = services.now().date()
     spec, data = validate(form_id, raw, today)
-    context = spec.context(data, today)
-    context.update({
-        "number": "（样稿，未编号）" if spec.number_kind else None,
-        "serial": "样稿 · 未登记",
-        "verify_url": "样稿不可核验 / a draft cannot be verified",
-        "agency": agency.public(),
-        "issued_on": today,
-        "form": {"id": spec.id, "title": spec.title},
-    })
+    context = template_context(spec, data, agency=agency, number="（样稿，未编号）" if spec.number_kind else None,
+                               serial="样稿 · 未登记", verify_url="样稿不可核验 / a draft cannot be verified", issued_on=today)
     docx = services.renderer.render(spec.template, context, qr_png("样稿 未签发 不可核验 / DRAFT, NOT ISSUED"))
     return mark_draft(services.converter.convert(docx))
 

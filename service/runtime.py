@@ -16,9 +16,9 @@ from .forms import CATALOGUE
 from .metrics import Metrics
 from .registry.db import make_engine
 from .registry.documents import DocumentRegistry
-from .registry.files import FileStore
+from .storage.folder import FileStore
 from .registry.instances import Instances
-from .rendering.converter import ConverterPool, PoolSettings
+from .converting.pool import ConverterPool, PoolSettings
 from .rendering.docx_render import DocxRenderer
 from .signing.certify import DocumentSigner
 from .signing.health import SigningHealth

@@ -14,8 +14,9 @@ from service import create_app
 from service.agencies import load_agencies
 from service.config import load_settings
 from service.forms import CATALOGUE
-from service.issuing import qr_png
-from service.rendering.converter import ConverterPool
+from service.rendering.context import template_context
+from service.rendering.qr import qr_png
+from service.converting.pool import ConverterPool
 from service.runtime import Services, build_services, pool_settings
 from service.signing.pki import init_pki
 from service.verifying.sandbox import SandboxSettings, VerificationSandbox
@@ -38,10 +39,9 @@ def issue_context(form_id: str, data: dict[str, Any]) -> tuple[str, dict[str, An
     today = dt.date(2026, 3, 16)
     serial = "2026-00000001-ABCD"
     verify_url = f"http://127.0.0.1:8000/v/{serial}"
-    context = spec.context(spec.schema().load(data), today)
     number = {"letter": "晋市司函字〔2026〕1号", "commitment": "[2026年]第1号"}.get(spec.number_kind)
-    context.update(number=number, serial=serial, verify_url=verify_url, agency=agency.public(), issued_on=today,
-                   form={"id": spec.id, "title": spec.title})
+    context = template_context(spec, spec.schema().load(data), agency=agency, number=number, serial=serial,
+                               verify_url=verify_url, issued_on=today)
     return spec.template, context, qr_png(verify_url)
 
 

@@ -15,9 +15,9 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageChops
 
 from service.config import load_settings
-from service.rendering.converter import ConverterPool
+from service.converting.pool import ConverterPool
 from service.rendering.docx_render import DocxRenderer
-from service.rendering.fontset import (
+from service.converting.fontset import (
     COMPLETE_SUFFIX,
     FAMILIES,
     common_code_points,

@@ -12,7 +12,9 @@ from lxml import etree
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from service.forms import CATALOGUE
-from service.issuing import qr_png, validate
+from service.issuing import validate
+from service.rendering.context import template_context
+from service.rendering.qr import qr_png
 from service.rendering.label_marks import bookmark_names, mark_labels
 from service.signing import spots
 from service.signing.certify import DocumentSigner
@@ -80,10 +82,8 @@ def test_destinations_place_labels_where_pdfium_finds_them(services, form_id: st
     for serial, agency_id in (("2026-00000001-AAAA", "jc-justice"), ("2026-00000002-BBBB", "jc-justice"),
                               ("2026-00000003-CCCC", "jx-service")):
         _, data = validate(form_id, sample(form_id), dt.date(2026, 11, 22))
-        context = spec.context(data, dt.date(2026, 11, 22))
-        context.update({"number": "N", "serial": serial, "verify_url": f"https://x/v/{serial}",
-                        "agency": services.agencies.get(agency_id).public(), "issued_on": dt.date(2026, 11, 22),
-                        "form": {"id": spec.id, "title": spec.title}})
+        context = template_context(spec, data, agency=services.agencies.get(agency_id), number="N", serial=serial,
+                                   verify_url=f"https://x/v/{serial}", issued_on=dt.date(2026, 11, 22))
         pdfs.append(services.converter.convert(services.renderer.render(spec.template, context, qr_png(f"https://x/v/{serial}"))))
 
     calls = []

@@ -58,6 +58,6 @@ def test_crafted_uploads_neither_take_long_nor_starve_issuing_and_healthz(tmp_pa
     finally:
         output = service.stop()
     assert "Traceback" not in output
-    lines = [line for line in output.splitlines() if "service.verifying.verify" in line]
+    lines = [line for line in output.splitlines() if "service.verification" in line]
     assert sorted(re.search(r"\[(crafted-\d)\]", line).group(1) for line in lines if "crafted-" in line) == \
         [f"crafted-{n}" for n in range(8)]

@@ -13,7 +13,7 @@ from service import issuing
 from service.agencies import Agency
 from service.auth.principal import OPERATOR
 from service.errors import ConversionError
-from service.numbering import format_serial
+from service.registry.numbering import format_serial
 from service.registry.tables import documents
 
 from .conftest import sample

@@ -8,7 +8,7 @@ import pytest
 import qrcode
 from PIL import Image
 
-from service.issuing import QR_BOX, qr_png
+from service.rendering.qr import QR_BOX, qr_png
 
 from . import pdfcheck
 

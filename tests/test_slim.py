@@ -11,7 +11,7 @@ from pathlib import Path
 from docx import Document
 from lxml import etree
 
-from service.rendering.converter import ConverterPool
+from service.converting.pool import ConverterPool
 from service.rendering.docx_render import DocxRenderer
 from service.rendering.slim import slim_docx
 from tools.templates_commitments import TEMPLATES

@@ -258,7 +258,7 @@ def test_verifications_beyond_the_workers_and_queue_are_refused_at_once(services
         assert health.status_code == 200
     finally:
         slow.stop()
-    lines = [r for r in caplog.records if r.name == "service.verifying.verify"]
+    lines = [r for r in caplog.records if r.name == "service.verification"]
     assert sorted(r.request_id for r in lines) == [f"upload-{n}" for n in range(4)]  # one line per upload, with its id
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import admin, documents, errors, forms, health, openapi, verifications
+from ..http import errors
+from . import admin, documents, forms, health, openapi, verifications
 
 
 def init_app(app: Flask) -> None:

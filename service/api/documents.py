@@ -12,6 +12,7 @@ from ..auth.http import require_principal
 from ..errors import InvalidData
 from ..forms.fields import flatten_errors
 from ..registry.documents import DocumentRecord
+from ..http.downloads import file_response
 from ..runtime import Services
 from .body import json_body
 from .schemas import IssueRequestSchema
@@ -73,17 +74,6 @@ def create() -> tuple[Response, int]:
 @bp.get("/<document_id>")
 def show(document_id: str) -> Response:
     return jsonify(document_json(documents.get_document(services(), require_principal(), document_id)))
-
-
-MIMETYPES = {"pdf": "application/pdf", "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
-
-
-def file_response(record: DocumentRecord, content: bytes, kind: str) -> Response:
-    """A download of an issued document's PDF or DOCX: the same for the API and the pages."""
-    response = Response(content, mimetype=MIMETYPES[kind])
-    response.headers["Content-Disposition"] = f'attachment; filename="{record.form}-{record.serial}.{kind}"'
-    response.headers["X-Document-Serial"] = record.serial
-    return response
 
 
 @bp.get("/<document_id>/pdf")

@@ -7,8 +7,8 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from ..auth.http import actor
 from ..errors import InvalidRequest
-from ..verifying.verify import verify
-from ..web.report_html import render_report_html
+from ..verification import verify
+from ..http.report_page import render_report_html
 
 bp = Blueprint("verifications_api", __name__, url_prefix="/api/v1/verifications")
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import numbering
+from . import numbering
 from ..agencies import Agency
 from ..errors import Conflict, NotFound
 from .tables import documents, idempotency_keys

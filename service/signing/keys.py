@@ -19,7 +19,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from pyhanko.keys import load_certs_from_pemder
 from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
 from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
@@ -201,16 +200,3 @@ class KeyStore:
                 signer = load_pkcs12_signer(self.paths.tsa, passphrase, what="本地时间戳服务")
                 self._signers["\0tsa"] = signer
             return signer
-
-
-def load_trust_roots(paths: list[Path]) -> list[asn1_x509.Certificate]:
-    """The configured trust anchors (PEM or DER files); raises SigningKeyUnavailable if none can be read."""
-    roots: list[asn1_x509.Certificate] = []
-    for path in paths:
-        try:
-            roots.extend(load_certs_from_pemder([str(path)]))
-        except (OSError, ValueError):
-            continue
-    if not roots:
-        raise SigningKeyUnavailable("没有可用的信任根证书", "no trust root certificate could be read")
-    return roots

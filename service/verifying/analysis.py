@@ -11,7 +11,6 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.misc import PdfReadError
@@ -94,7 +93,7 @@ def _field_names(handler: object) -> tuple[str, ...]:
     return tuple(sorted(name for name, _value, _ref in fields.enumerate_sig_fields(handler)))  # type: ignore[arg-type]
 
 
-def _finding(pdf: bytes, signature: object, context: ValidationContext) -> SignatureFinding:
+def _finding(signature: object, context: ValidationContext) -> SignatureFinding:
     sig = signature  # pyhanko EmbeddedPdfSignature
     _, len1, start2, len2 = (list(sig.byte_range) + [0, 0, 0, 0])[:4]  # type: ignore[attr-defined]
     revision_end = int(start2) + int(len2)
@@ -143,7 +142,7 @@ def analyse(pdf: bytes, trust_roots: list[str]) -> PdfAnalysis:
     context = ValidationContext(trust_roots=list(load_certs_from_pemder(trust_roots)), allow_fetching=False)
     try:
         embedded, unreadable = _signatures(reader)
-        findings = tuple(_finding(pdf, sig, context) for sig in embedded)
+        findings = tuple(_finding(sig, context) for sig in embedded)
         fields_now = _field_names(reader)
         certification = next((f for f in findings if f.certification), None)
         serial = certified_sha256 = None
@@ -180,7 +179,3 @@ def _signatures(reader: PdfFileReader) -> tuple[list[EmbeddedPdfSignature], tupl
         except Exception:  # noqa: BLE001 - whatever is wrong with it, the signature is unusable
             unreadable.append(str(name))
     return sorted(readable, key=lambda sig: sig.signed_revision), tuple(sorted(unreadable))
-
-
-def trust_root_paths(paths: list[Path]) -> list[str]:
-    return [str(p) for p in paths if p.is_file()]

@@ -8,11 +8,11 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from .. import documents, issuing, voiding
 from ..auth.http import csrf_token, current_principal
 from ..auth.principal import Principal
-from ..errors import ChengnuoError, InvalidData, InvalidRequest, NotFound, ServiceBusy
+from ..http.errors import status_of
+from ..errors import ChengnuoError, InvalidData, InvalidRequest, NotFound
 from ..forms import CATALOGUE, get_form
 from ..forms.jsonschema import sample
-from ..api.documents import file_response
-from ..verifying.verify import verify
+from ..http.downloads import file_response
 from . import formbuilder
 
 bp = Blueprint("clerk", __name__, template_folder="templates")
@@ -67,7 +67,7 @@ def submit(form_id: str) -> Response | tuple[str, int]:
     agency = request.form.get("_agency") or None
     action = request.form.get("_action", "issue")
     if action.startswith(("add:", "remove:")):
-        values = formbuilder.apply_action(fields, values, action)
+        values = formbuilder.apply_action(values, action)
         return _form_page(form_id, {**values, "_agency": agency or ""}, {})
     data = formbuilder.to_data(fields, values)
     principal: Principal = current_principal()  # type: ignore[assignment]
@@ -81,8 +81,6 @@ def submit(form_id: str) -> Response | tuple[str, int]:
     except InvalidData as exc:
         return _form_page(form_id, {**values, "_agency": agency or ""}, exc.errors, 422, exc)
     except ChengnuoError as exc:
-        from ..api.errors import status_of
-
         return _form_page(form_id, {**values, "_agency": agency or ""}, {}, status_of(exc), exc)
     return redirect(url_for("clerk.document", document_id=result.document.id, issued=1))
 
@@ -102,19 +100,13 @@ def document_list() -> tuple[str, int]:
 def document(document_id: str) -> tuple[str, int]:
     principal: Principal = current_principal()  # type: ignore[assignment]
     record = documents.get_document(services(), principal, document_id)
-    report = None
-    if record.status in ("issued", "voided") and record.pdf_path:
-        try:
-            report = verify(services(), principal, services().files.get(record.pdf_path))
-        except ServiceBusy:
-            report = None  # the page shows the document; its check is for another moment
-    return _document_page(record, 200, report=report, issued=request.args.get("issued") == "1",
+    return _document_page(record, 200, issued=request.args.get("issued") == "1",
                           may_void=principal.role in ("supervisor", "operator") and record.status == "issued")
 
 
 def _document_page(record, status: int, **context) -> tuple[str, int]:  # type: ignore[no-untyped-def]
     return _page("document.html", status, record=record, spec=CATALOGUE.get(record.form),
-                 agency=services().agencies.by_id.get(record.agency), **context)
+                 agency=services().agencies.by_id.get(record.agency), state=documents.registry_state(services(), record), **context)
 
 
 @bp.get("/documents/<document_id>/<kind>")
@@ -134,5 +126,5 @@ def void(document_id: str) -> Response | tuple[str, int]:
         voiding.void(services(), principal, document_id, reason)
     except InvalidData as exc:
         record = documents.get_document(services(), principal, document_id)
-        return _document_page(record, 422, report=None, issued=False, may_void=True, void_error=exc.errors["reason"][0], reason=reason)
+        return _document_page(record, 422, issued=False, may_void=True, void_error=exc.errors["reason"][0], reason=reason)
     return redirect(url_for("clerk.document", document_id=document_id))

@@ -31,10 +31,6 @@ class Field:
     min_rows: int = 0
     max_rows: int = 50
 
-    @property
-    def dom_id(self) -> str:
-        return "f-" + self.path.replace(".", "-")
-
 
 def _validator(f: fields.Field, kind: type) -> Any:
     validators = f.validators if isinstance(f.validators, list) else [f.validators] if f.validators else []
@@ -104,7 +100,7 @@ def page_values(form: MultiDict) -> dict[str, str]:
     return {key: value for key, value in form.items() if not key.startswith("_") and key != "csrf_token"}
 
 
-def apply_action(fields_: list[Field], values: dict[str, str], action: str) -> dict[str, str]:
+def apply_action(values: dict[str, str], action: str) -> dict[str, str]:
     """``add:items`` appends an empty row; ``remove:items.2`` removes that row and renumbers the rest."""
     verb, _, path = action.partition(":")
     if verb == "add":

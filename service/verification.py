@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import time
 
-from ..auth.principal import Principal
-from ..errors import PdfTooLarge, ServiceBusy, UnusablePdf
-from ..runtime import Services
-from .report import VerificationReport, build_report
+from .auth.principal import Principal
+from .errors import PdfTooLarge, ServiceBusy, UnusablePdf
+from .runtime import Services
+from .verifying.report import VerificationReport, build_report
 
 log = logging.getLogger(__name__)
 

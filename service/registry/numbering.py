@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, insert
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .agencies import Agency
-from .registry.tables import counters
+from ..agencies import Agency
+from .tables import counters
 
 SERIAL_COUNTER_AGENCY = "*"
 # Crockford-style alphabet without the letters people misread (0/O, 1/I/L, U).

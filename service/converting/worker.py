@@ -29,7 +29,7 @@ def _emit(message: dict) -> None:
     sys.stdout.flush()
 
 
-def _props(uno, **values):
+def _props(**values):
     from com.sun.star.beans import PropertyValue  # type: ignore[import-not-found]
 
     result = []
@@ -114,11 +114,11 @@ def main() -> int:
         # otherwise resamples every picture to ≤300 dpi, for ~5 ms of CPU per document (a new QR each time).
         filter_data = uno.Any(
             "[]com.sun.star.beans.PropertyValue",
-            _props(uno, UseTaggedPDF=True, ExportFormFields=False, ReduceImageResolution=False,
+            _props(UseTaggedPDF=True, ExportFormFields=False, ReduceImageResolution=False,
                    ExportBookmarksToPDFDestination=True),  # where the signature labels are: see label_marks.py
         )
-        store_props = _props(uno, FilterName="writer_pdf_Export", FilterData=filter_data)
-        load_props = _props(uno, Hidden=True, ReadOnly=True)
+        store_props = _props(FilterName="writer_pdf_Export", FilterData=filter_data)
+        load_props = _props(Hidden=True, ReadOnly=True)
         _emit({"ready": True, "soffice_pid": office.pid})
 
         for line in sys.stdin:

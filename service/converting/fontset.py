@@ -168,7 +168,7 @@ def _config(faces_dir: Path, cache_dir: Path, faces: list[Face]) -> str:
     )
     return f"""<?xml version="1.0"?>
 <!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">
-<!-- Written by service/rendering/fontset.py; rebuilt when the system's faces change. -->
+<!-- Written by service/converting/fontset.py; rebuilt when the system's faces change. -->
 <fontconfig>
   <cachedir>{escape(str(cache_dir))}</cachedir>
   <dir>{escape(str(faces_dir))}</dir>

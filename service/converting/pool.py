@@ -1,6 +1,6 @@
 """DOCX → PDF through a pool of warm LibreOffice processes.
 
-Each worker is ``lo_worker.py`` with its own LibreOffice and profile, in its own process group.
+Each worker is ``worker.py`` with its own LibreOffice and profile, in its own process group.
 The pool hands one document at a time to an idle worker, bounds every conversion by a timeout,
 kills and replaces a worker that hangs or dies (only the document it held fails), recycles a
 worker after ``max_jobs`` conversions (LibreOffice slows and grows over its first hundred or so) —
@@ -30,7 +30,7 @@ from . import fontset
 
 log = logging.getLogger(__name__)
 
-WORKER_SCRIPT = Path(__file__).with_name("lo_worker.py")
+WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 RECYCLE_DEFERRAL = 100  # conversions a worker due for recycling may go on while another restarts
 
 
@@ -49,7 +49,7 @@ class PoolSettings:
 
 
 class _Worker:
-    """The pool's handle on one ``lo_worker.py`` process."""
+    """The pool's handle on one ``worker.py`` process."""
 
     def __init__(self, settings: PoolSettings, root: Path, index: int) -> None:
         self.index = index

@@ -23,7 +23,8 @@ CHANGES = {
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")), autoescape=True)
+    # The pages' templates (report.html extends their base.html), outside a Flask app: the CLI writes the page too.
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent.parent / "web" / "templates"), autoescape=True)
 
 
 def render_report_html(report: VerificationReport) -> str:
