@@ -14,6 +14,8 @@ from service import create_app
 from service.agencies import load_agencies
 from service.config import load_settings
 from service.forms import CATALOGUE
+from service.registry import schema
+from service.registry.db import make_engine
 from service.rendering.context import template_context
 from service.rendering.qr import qr_png
 from service.converting.pool import ConverterPool
@@ -123,9 +125,18 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-def pg_url(postgres: PostgresServer) -> str:
+def empty_pg_url(postgres: PostgresServer) -> str:
     """A fresh, empty PostgreSQL database."""
     return postgres.new_database()
+
+
+@pytest.fixture
+def pg_url(empty_pg_url: str) -> str:
+    """A fresh PostgreSQL database, migrated by the operator's step (``python -m service db upgrade``)."""
+    engine = make_engine(empty_pg_url, migrate=False)
+    schema.upgrade(engine)
+    engine.dispose()
+    return empty_pg_url
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ database all start, with one administrator."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ from .conftest import ROOT
 def url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'registry.db'}"
-    return request.getfixturevalue("pg_url")
+    return request.getfixturevalue("empty_pg_url")
 
 
 def at_revision(url: str, revision: str):
@@ -96,9 +97,12 @@ _announce_sign_in(services, "http://127.0.0.1:8000")
 
 
 @pytest.mark.slow
-def test_processes_starting_together_on_a_fresh_postgresql_database_all_start_with_one_administrator(pg_url, tmp_path):
+def test_processes_starting_together_on_a_fresh_postgresql_database_all_start_with_one_administrator(empty_pg_url, tmp_path):
     for attempt in range(3):
-        url = pg_url if attempt == 0 else pg_url.rsplit("/", 1)[0] + "/" + _fresh(pg_url, attempt)
+        url = empty_pg_url if attempt == 0 else empty_pg_url.rsplit("/", 1)[0] + "/" + _fresh(empty_pg_url, attempt)
+        upgrades = [subprocess.Popen([sys.executable, "-m", "service", "db", "upgrade"], cwd=ROOT,  # run twice at once: locked
+                                     env={**os.environ, "CHENGNUO_DATABASE_URL": url}, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+        assert [u.wait(timeout=120) for u in upgrades] == [0, 0]
         start_at = time.time() + 4
         barrier = tmp_path / f"barrier-{attempt}"
         processes = [subprocess.Popen([sys.executable, "-c", STARTUP, str(tmp_path / "data"), url, str(start_at), str(barrier)], cwd=ROOT,
@@ -112,12 +116,23 @@ def test_processes_starting_together_on_a_fresh_postgresql_database_all_start_wi
         engine.dispose()
 
 
-def _fresh(pg_url: str, attempt: int) -> str:
+def _fresh(url: str, attempt: int) -> str:
     import psycopg
 
-    name = f"{pg_url.rsplit('/', 1)[1]}_{attempt}"
-    dsn = pg_url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+    name = f"{url.rsplit('/', 1)[1]}_{attempt}"
+    dsn = url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return name
 
+
+
+def test_a_service_refuses_to_start_on_a_postgresql_database_behind_the_migrations(empty_pg_url, tmp_path):
+    env = {**os.environ, "CHENGNUO_DATA_DIR": str(tmp_path / "data"), "CHENGNUO_DATABASE_URL": empty_pg_url}
+    refused = subprocess.run([sys.executable, "-m", "service", "user", "list"], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=120, check=False)
+    assert refused.returncode != 0 and "python -m service db upgrade" in refused.stdout + refused.stderr
+    upgraded = subprocess.run([sys.executable, "-m", "service", "db", "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=120, check=False)
+    assert upgraded.returncode == 0 and schema.head() in upgraded.stdout
+    assert subprocess.run([sys.executable, "-m", "service", "user", "list"], cwd=ROOT, env=env, timeout=120, check=False).returncode == 0

@@ -12,7 +12,9 @@ from . import schema
 
 
 def make_engine(url: str, *, migrate: bool = True) -> Engine:
-    """Creates the engine and, unless ``migrate`` is False, brings the schema to the newest migration."""
+    """Creates the engine and, unless ``migrate`` is False, prepares the schema (``schema.prepare``): the embedded
+    SQLite is migrated; any other database must have been (``python -m service db upgrade``). Raises
+    ConfigurationError for a server database behind the newest migration."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -31,5 +33,5 @@ def make_engine(url: str, *, migrate: bool = True) -> Engine:
             url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         engine = create_engine(url, pool_pre_ping=True)
     if migrate:
-        schema.upgrade(engine)
+        schema.prepare(engine)
     return engine

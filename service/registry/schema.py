@@ -6,6 +6,9 @@
   its missing baseline tables, is stamped with the baseline, then upgraded.
 - Otherwise the pending migrations run.
 
+The embedded SQLite is upgraded at every start; a server database (PostgreSQL) only by the operator's
+``python -m service db upgrade``, and a service that finds it behind refuses to start (``prepare``).
+
 Several processes may start together on one database: PostgreSQL serialises them with an advisory
 lock held for the transaction, SQLite with a lock file beside the database.
 """
@@ -25,6 +28,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
+from ..errors import ConfigurationError
 from .tables import metadata
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -54,6 +58,21 @@ def current(engine: Engine) -> str | None:
     """The database's revision; None if it was never migrated."""
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def prepare(engine: Engine) -> None:
+    """At start: the embedded SQLite is migrated in passing (one machine, one file). A server database is
+    the operator's to migrate, once, before the new version starts (``python -m service db upgrade``):
+    several nodes may run the old version meanwhile. Raises ConfigurationError when it is behind."""
+    if engine.dialect.name == "sqlite":
+        upgrade(engine)
+        return
+    found, wanted = current(engine), head()
+    if found != wanted:
+        raise ConfigurationError(
+            f"数据库结构版本为 {found or '空'}，本版本需要 {wanted}：请先运行 python -m service db upgrade",
+            f"the database schema is at revision {found or 'none'}, this version needs {wanted}: run 'python -m service db upgrade' first",
+        )
 
 
 def upgrade(engine: Engine) -> str:
