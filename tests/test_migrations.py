@@ -16,9 +16,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, MetaData, Table, inspect, select, text
 
+from service.audit import AuditLog
+from service.auth.api_keys import ApiKeys
 from service.registry import schema
 from service.registry.db import make_engine
-from service.registry.tables import documents, metadata, users
+from service.registry.tables import documents, idempotency_keys, metadata, users
 
 from .conftest import ROOT
 
@@ -44,9 +46,14 @@ def test_the_migrations_build_what_the_tables_declare(url):
     assert schema.current(engine) == schema.head()
 
 
-def test_a_populated_database_of_the_baseline_is_upgraded_without_losing_a_row(url):
+def test_a_populated_database_of_the_baseline_is_upgraded_without_losing_a_row(url, tmp_path):
     engine = at_revision(url, schema.BASELINE)
     now = dt.datetime(2026, 3, 1, 8, tzinfo=dt.timezone.utc).replace(tzinfo=None)
+    clock = lambda: dt.datetime(2026, 3, 1, 8, tzinfo=dt.timezone.utc)  # noqa: E731
+    _, key = ApiKeys(engine).create(name="婚姻登记系统", agencies=["jc-justice"], forms=["*"], now=clock())
+    audit = AuditLog(engine, tmp_path / "audit.head", clock)
+    for n in range(3):
+        audit.record(actor="operator:cli", action="issue", object=f"document:d{n}", outcome="success", detail={"n": n})
     with engine.begin() as conn:
         conn.execute(text(
             "INSERT INTO documents (id, serial, form, agency, status, subject, data, created_at) "
@@ -59,7 +66,11 @@ def test_a_populated_database_of_the_baseline_is_upgraded_without_losing_a_row(u
         row = conn.execute(select(documents).where(documents.c.id == "d1")).one()
         assert (row.serial, row.subject, row.status, row.owner) == ("2026-00000001-ABCD", "陈秀兰", "issuing", None)
         assert conn.execute(select(users.c.username)).scalars().all() == ["wang"]
+        assert conn.execute(select(idempotency_keys.c.key)).scalars().all() == ["k"]
         assert "instances" in inspect(conn).get_table_names()
+    assert ApiKeys(engine).authenticate(key, clock()).name.endswith("(婚姻登记系统)")
+    check = AuditLog(engine, tmp_path / "audit.head", clock).verify()
+    assert (check.ok, check.entries) == (True, 3)
 
 
 def test_a_database_made_before_migrations_is_stamped_and_upgraded(tmp_path):
