@@ -9,6 +9,7 @@ from ..auth.http import actor
 from ..errors import InvalidRequest
 from ..verification import verify
 from ..http.report_page import render_report_html
+from ..verifying.report_schema import VerificationReportSchema
 
 bp = Blueprint("verifications_api", __name__, url_prefix="/api/v1/verifications")
 
@@ -35,4 +36,4 @@ def create() -> Response:
     report = verify(services, actor(), uploaded_pdf(services.settings.verify_max_bytes), started=g.get("arrived"))
     if wants_html():
         return Response(render_report_html(report), mimetype="text/html")
-    return jsonify(report.to_json())
+    return jsonify(VerificationReportSchema().dump(report))
