@@ -8,13 +8,14 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from service import create_app
-from service.api.openapi import build_spec
 
-OPERATIONS = [(path, method) for path, ops in build_spec()["paths"].items() for method in ops]
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
 
 def test_no_server_error_and_answers_match_the_schema(services, api_key):
     app = create_app(services=services)
+    document = app.test_client().get("/api/openapi.json").json
+    operations = [(path, method) for path, ops in document["paths"].items() for method in ops if method in HTTP_METHODS]
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     headers = {"Authorization": f"Bearer {api_key}"}
     checked = []
@@ -31,4 +32,4 @@ def test_no_server_error_and_answers_match_the_schema(services, api_key):
 
         exercise()
         checked.append((operation.path, operation.method.lower()))
-    assert sorted(checked) == sorted(OPERATIONS)
+    assert sorted(checked) == sorted(operations)
