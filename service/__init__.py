@@ -13,7 +13,6 @@ from flask_limiter import Limiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .auth.http import SessionCookies, check_csrf, client_address, current_principal
-
 from .config import Settings, load_settings
 from .logs import configure_logging, new_request_id, request_id_var
 from .runtime import Services, build_services
@@ -26,6 +25,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     import logging
 
     from . import api, web
+    from .http.openapi import Api
 
     settings = settings or (services.settings if services else load_settings())
     configure_logging(settings.log_level)
@@ -72,8 +72,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if token is not None:
             request_id_var.reset(token)
 
-    api.init_app(app)
-    web.init_app(app)
+    docs = Api(app, title="chengnuo 告知承诺文书服务", version=__version__,
+               description="Issue numbered official forms of the 证明事项告知承诺制 and 信用承诺 reforms as PDFs.")
+    api.init_app(docs)
+    web.init_app(app, docs)
     limiter = Limiter(key_func=client_address, app=app, storage_uri="memory://", headers_enabled=True, strategy="moving-window")
     for name in ("verifications_api", "public", "verify_pages"):
         limiter.limit(settings.public_rate_limit)(app.blueprints[name])

@@ -87,6 +87,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .runtime import build_services
     from .http.report_page import render_report_html
     from .verification import verify
+    from .verifying.report_schema import VerificationReportSchema
 
     try:
         pdf = Path(args.file).read_bytes()
@@ -103,7 +104,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         services.close()
     if args.html:
         Path(args.html).write_text(render_report_html(report), encoding="utf-8")
-    _print_json(report.to_json())
+    _print_json(VerificationReportSchema().dump(report))
     for reason in report.reasons:
         print(f"  {reason.zh}", file=sys.stderr)
     return EXIT_OK if report.verdict == "valid" else EXIT_FAILED

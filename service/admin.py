@@ -24,6 +24,12 @@ def add_user(services: Services, principal: Principal, username: str, role: str,
     return user, password
 
 
+def list_users(services: Services, principal: Principal) -> list[User]:
+    """Raises Forbidden for anyone but an administrator."""
+    authorize_admin(principal)
+    return services.users.list()
+
+
 def ensure_administrator(services: Services, principal: Principal) -> str | None:
     """On a registry without users, creates the administrator ``admin`` and returns its password, to show once.
     None when there are users already, also when another process starting at the same moment made it first."""
@@ -55,6 +61,12 @@ def add_key(services: Services, principal: Principal, name: str, agencies: Itera
     services.audit.record(actor=principal.actor, action="key.add", object=f"key:{record.id}", outcome="success",
                           detail={"name": record.name, "agencies": list(record.agencies), "forms": list(record.forms)})
     return record, key
+
+
+def list_keys(services: Services, principal: Principal) -> list[ApiKey]:
+    """The keys' records (never the keys). Raises Forbidden for anyone but an administrator."""
+    authorize_admin(principal)
+    return services.api_keys.list()
 
 
 def revoke_key(services: Services, principal: Principal, key_id: str) -> ApiKey:

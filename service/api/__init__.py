@@ -1,18 +1,12 @@
-"""JSON API blueprints: thin views over the same functions the CLI and the pages call."""
+"""JSON API blueprints: thin views over the same functions the CLI and the pages call, each operation declared
+once with the schemas in ``schemas.py`` (validation, answers and /api/openapi.json)."""
 
 from __future__ import annotations
 
-from flask import Flask
-
-from ..http import errors
-from . import admin, documents, forms, health, openapi, verifications
+from ..http.openapi import Api
+from . import admin, documents, forms, health, verifications
 
 
-def init_app(app: Flask) -> None:
-    errors.init_app(app)
-    app.register_blueprint(forms.bp)
-    app.register_blueprint(documents.bp)
-    app.register_blueprint(verifications.bp)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(openapi.bp)
+def init_app(api: Api) -> None:
+    for blueprint in (forms.bp, documents.bp, verifications.bp, admin.bp, health.bp):
+        api.register_blueprint(blueprint)

@@ -2,85 +2,68 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+from typing import Any
+
+from flask import current_app
 
 from .. import admin
 from ..auth.api_keys import ApiKey
 from ..auth.http import require_principal
-from ..auth.principal import authorize_admin
 from ..auth.users import User
-from ..errors import InvalidData
-from .body import json_body
+from ..http.openapi import Blueprint
+from ..runtime import Services
+from .schemas import (
+    KeyListSchema,
+    KeyRequestSchema,
+    KeySchema,
+    NewKeySchema,
+    NewUserSchema,
+    UserListSchema,
+    UserRequestSchema,
+)
 
-bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
+bp = Blueprint("admin_api", __name__, url_prefix="/api/v1", description="people and API keys (administrators)")
 
 
-def _services():  # type: ignore[no-untyped-def]
+def services() -> Services:
     return current_app.extensions["chengnuo"]
 
 
-def _body() -> dict:
-    body = json_body()
-    if not isinstance(body, dict):
-        raise InvalidData({"_schema": ["请求体应为 JSON 对象 / the body must be a JSON object"]})
-    return body
-
-
-def _text(body: dict, name: str, required: bool = True) -> str | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidData({name: ["必填 / required"]})
-    return value.strip()
-
-
-def _list(body: dict, name: str, default: list[str]) -> list[str]:
-    value = body.get(name, default)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidData({name: ["应为文本列表 / must be a list of strings"]})
-    return value
-
-
-def user_json(user: User) -> dict:
-    return {"id": user.id, "username": user.username, "role": user.role, "agency": user.agency,
-            "created_at": user.created_at.isoformat(), "disabled": user.disabled_at is not None}
-
-
-def key_json(key: ApiKey) -> dict:
-    return {"id": key.id, "name": key.name, "agencies": list(key.agencies), "forms": list(key.forms),
-            "created_at": key.created_at.isoformat(), "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
-            "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None}
-
-
 @bp.get("/users")
-def list_users() -> Response:
-    authorize_admin(require_principal())
-    return jsonify({"users": [user_json(u) for u in _services().users.list()]})
+@bp.response(200, UserListSchema)
+def list_users() -> dict[str, list[User]]:
+    """The users."""
+    return {"users": admin.list_users(services(), require_principal())}
 
 
 @bp.post("/users")
-def create_user() -> tuple[Response, int]:
-    body = _body()
-    user, password = admin.add_user(_services(), require_principal(), _text(body, "username"), _text(body, "role"),
-                                    _text(body, "agency", required=False))
-    return jsonify({**user_json(user), "password": password}), 201
+@bp.arguments(UserRequestSchema)
+@bp.response(201, NewUserSchema, description="created; the generated password is in the answer, once")
+@bp.errors((404, "unknown agency"), (409, "user name taken"))
+def create_user(body: dict[str, Any]) -> tuple[tuple[User, str], int]:
+    """Create a user."""
+    return admin.add_user(services(), require_principal(), body["username"], body["role"], body["agency"]), 201
 
 
 @bp.get("/keys")
-def list_keys() -> Response:
-    authorize_admin(require_principal())
-    return jsonify({"keys": [key_json(k) for k in _services().api_keys.list()]})
+@bp.response(200, KeyListSchema, description="the keys (never the keys themselves)")
+def list_keys() -> dict[str, list[ApiKey]]:
+    """The API keys."""
+    return {"keys": admin.list_keys(services(), require_principal())}
 
 
 @bp.post("/keys")
-def create_key() -> tuple[Response, int]:
-    body = _body()
-    record, key = admin.add_key(_services(), require_principal(), _text(body, "name"), _list(body, "agencies", []),
-                                _list(body, "forms", ["*"]))
-    return jsonify({**key_json(record), "key": key}), 201
+@bp.arguments(KeyRequestSchema)
+@bp.response(201, NewKeySchema, description="created; the key is in the answer, once")
+@bp.errors((404, "unknown agency"))
+def create_key(body: dict[str, Any]) -> tuple[tuple[ApiKey, str], int]:
+    """Create an API key for agencies and forms."""
+    return admin.add_key(services(), require_principal(), body["name"], body["agencies"], body["forms"]), 201
 
 
 @bp.post("/keys/<key_id>/revoke")
-def revoke_key(key_id: str) -> Response:
-    return jsonify(key_json(admin.revoke_key(_services(), require_principal(), key_id)))
+@bp.response(200, KeySchema, description="revoked")
+@bp.errors((404, "unknown key"))
+def revoke_key(key_id: str) -> ApiKey:
+    """Revoke an API key."""
+    return admin.revoke_key(services(), require_principal(), key_id)

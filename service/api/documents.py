@@ -1,93 +1,82 @@
-"""POST /api/v1/documents and GET /api/v1/documents/{id} (+ /pdf, /docx)."""
+"""POST /api/v1/documents and GET /api/v1/documents/{id} (+ /pdf, /docx, /void)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
-from marshmallow import ValidationError
+from flask import Response, current_app, g, url_for
 
 from .. import documents, issuing, voiding
 from ..auth.http import require_principal
-from ..errors import InvalidData
-from ..forms.fields import flatten_errors
+from ..http.downloads import MIMETYPES, file_response
+from ..http.openapi import BINARY, Blueprint, header
 from ..registry.documents import DocumentRecord
-from ..http.downloads import file_response
 from ..runtime import Services
-from .body import json_body
-from .schemas import IssueRequestSchema
+from .schemas import (
+    DocumentSchema,
+    IdempotencySchema,
+    IssueRequestSchema,
+    VoidRequestSchema,
+)
 
-bp = Blueprint("documents_api", __name__, url_prefix="/api/v1/documents")
+bp = Blueprint("documents_api", __name__, url_prefix="/api/v1/documents", description="issuing, reading and voiding documents")
 
 
 def services() -> Services:
     return current_app.extensions["chengnuo"]
 
 
-def document_json(record: DocumentRecord) -> dict[str, Any]:
-    links = {"self": url_for("documents_api.show", document_id=record.id, _external=False)}
-    if record.status == "issued":
-        links["pdf"] = url_for("documents_api.pdf", document_id=record.id)
-        links["docx"] = url_for("documents_api.docx", document_id=record.id)
-    links["verify"] = f"{services().settings.base_url}/v/{record.serial}"
-    return {
-        "id": record.id,
-        "form": record.form,
-        "agency": record.agency,
-        "serial": record.serial,
-        "number": record.number,
-        "status": record.status,
-        "sha256": record.sha256,
-        "created_at": record.created_at.isoformat(),
-        "issued_at": record.issued_at.isoformat() if record.issued_at else None,
-        "voided_at": record.voided_at.isoformat() if record.voided_at else None,
-        "void_reason": record.void_reason,
-        "links": links,
-    }
+def _created(result: issuing.IssueResult) -> tuple[DocumentRecord, int, dict[str, str]]:
+    headers = {"Location": url_for("documents_api.show", document_id=result.document.id)}
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return result.document, 201, headers
 
 
 @bp.post("")
-def create() -> tuple[Response, int]:
-    try:
-        envelope = IssueRequestSchema().load(json_body())
-    except ValidationError as exc:
-        raise InvalidData(flatten_errors(exc.messages)) from None
-    svc = services()
-    if envelope["agency"] is not None and envelope["agency"] not in svc.agencies.by_id:
-        raise InvalidData({"agency": ["未配置该行政机关 / unknown agency"]})
-    result = issuing.issue(
-        svc,
-        envelope["form"],
-        envelope["data"],
-        principal=require_principal(),
-        agency_id=envelope["agency"],
-        idempotency_key=request.headers.get("Idempotency-Key"),
-        request_id=g.get("request_id"),
-    )
-    response = jsonify(document_json(result.document))
-    response.headers["Location"] = url_for("documents_api.show", document_id=result.document.id)
-    if result.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response, 201
+@bp.arguments(IssueRequestSchema)
+@bp.arguments(IdempotencySchema, location="headers", error_status_code=400)
+@bp.response(201, DocumentSchema, description="issued (or, with a repeated Idempotency-Key, the first document)",
+             headers={"Location": header("LOCATION"), "Idempotent-Replayed": header("IDEMPOTENT_REPLAYED")})
+@bp.errors(404, (409, "Idempotency-Key reused with another body, or that request still in progress"), 413,
+           (422, "invalid data: every bad field by its path"), (429, "converters busy, queue full; see Retry-After"),
+           (500, "issuing failed; the drawn number is voided with the reason"), (502, "conversion failed"),
+           (503, "the timestamping service is unavailable; see Retry-After"), (504, "conversion timed out"))
+def create(envelope: dict[str, Any], headers: dict[str, str]) -> tuple[DocumentRecord, int, dict[str, str]]:
+    """Issue one document."""
+    return _created(issuing.issue(services(), envelope["form"], envelope["data"], principal=require_principal(),
+                                  agency_id=envelope["agency"], idempotency_key=headers.get("idempotency_key"),
+                                  request_id=g.get("request_id")))
 
 
 @bp.get("/<document_id>")
-def show(document_id: str) -> Response:
-    return jsonify(document_json(documents.get_document(services(), require_principal(), document_id)))
+@bp.response(200, DocumentSchema)
+@bp.errors((404, "unknown document"))
+def show(document_id: str) -> DocumentRecord:
+    """A document's metadata."""
+    return documents.get_document(services(), require_principal(), document_id)
 
 
 @bp.get("/<document_id>/pdf")
+@bp.response(200, BINARY, content_type=MIMETYPES["pdf"], description="the signed PDF, latest revision")
+@bp.errors((404, "unknown document, or not issued"))
 def pdf(document_id: str) -> Response:
+    """The issued PDF."""
     return file_response(*documents.document_file(services(), require_principal(), document_id, "pdf"), "pdf")
 
 
 @bp.get("/<document_id>/docx")
+@bp.response(200, BINARY, content_type=MIMETYPES["docx"], description="the rendered DOCX")
+@bp.errors((404, "unknown document, or not issued"))
 def docx(document_id: str) -> Response:
+    """The issued DOCX."""
     return file_response(*documents.document_file(services(), require_principal(), document_id, "docx"), "docx")
 
 
 @bp.post("/<document_id>/void")
-def void(document_id: str) -> Response:
-    body = json_body()
-    reason = body.get("reason") if isinstance(body, dict) else None
-    return jsonify(document_json(voiding.void(services(), require_principal(), document_id, reason)))
+@bp.arguments(VoidRequestSchema)
+@bp.response(200, DocumentSchema, description="voided")
+@bp.errors((404, "unknown document"), (409, "not an issued document"), (422, "no reason given"))
+def void(body: dict[str, str], document_id: str) -> DocumentRecord:
+    """Void an issued document: it stays in the registry, and verifications of it then say invalid."""
+    return voiding.void(services(), require_principal(), document_id, body["reason"])

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, url_for
-
 from ..forms import CATALOGUE, FormSpec, get_form
-from ..forms.jsonschema import json_schema, sample
+from ..http.openapi import Blueprint
+from .schemas import FormCatalogueSchema, FormDetailSchema
 
-bp = Blueprint("forms_api", __name__, url_prefix="/api/v1/forms")
-
-
-def _summary(spec: FormSpec) -> dict:
-    return {
-        "id": spec.id,
-        "title": spec.title,
-        "source": spec.source,
-        "number_kind": spec.number_kind,
-        "links": {"self": url_for("forms_api.show", form_id=spec.id)},
-    }
+bp = Blueprint("forms_api", __name__, url_prefix="/api/v1/forms", public=True, description="the catalogue of forms")
 
 
 @bp.get("")
-def index() -> Response:
-    return jsonify({"forms": [_summary(spec) for spec in CATALOGUE.values()]})
+@bp.response(200, FormCatalogueSchema, description="every form")
+def index() -> dict[str, list[FormSpec]]:
+    """The form catalogue."""
+    return {"forms": list(CATALOGUE.values())}
 
 
 @bp.get("/<form_id>")
-def show(form_id: str) -> Response:
-    spec = get_form(form_id)
-    return jsonify({**_summary(spec), "schema": json_schema(spec), "sample": sample(spec)})
+@bp.response(200, FormDetailSchema, description="the form")
+@bp.errors((404, "unknown form"))
+def show(form_id: str) -> FormSpec:
+    """A form's JSON Schema and a sample of its data."""
+    return get_form(form_id)

@@ -5,18 +5,24 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Response, current_app
 
 from ..forms import CATALOGUE
+from ..http.openapi import TEXT, Blueprint
 from ..metrics import CONTENT_TYPE
+from .schemas import HealthSchema
 
-bp = Blueprint("health", __name__)
+bp = Blueprint("health", __name__, public=True, description="liveness, readiness and metrics")
 log = logging.getLogger(__name__)
 
 
 @bp.get("/healthz")
-def healthz() -> tuple[Response, int]:
+@bp.response(200, HealthSchema, description="ready (status ok, or degraded when the audit head disagrees)")
+@bp.alt_response(503, schema=HealthSchema, description="not ready")
+def healthz() -> tuple[dict[str, Any], int]:
+    """Liveness and readiness."""
     svc = current_app.extensions["chengnuo"]
     checks: dict[str, dict] = {}
     try:
@@ -36,9 +42,11 @@ def healthz() -> tuple[Response, int]:
     problem = svc.audit.head_problem()
     checks["audit"] = {"ok": problem is None, **({"problem": problem} if problem else {})}
     status = "unavailable" if not ready else "ok" if problem is None else "degraded"
-    return jsonify({"status": status, "checks": checks}), 200 if ready else 503
+    return {"status": status, "checks": checks}, 200 if ready else 503
 
 
 @bp.get("/metrics")
+@bp.response(200, TEXT, content_type="text/plain", description="Prometheus text exposition format")
 def metrics() -> Response:
+    """Prometheus metrics."""
     return Response(current_app.extensions["chengnuo"].metrics.exposition(), content_type=CONTENT_TYPE)

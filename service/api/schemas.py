@@ -1,26 +1,134 @@
-"""Schemas of the API's own envelopes (not the forms' data, which each form's schema defines)."""
+"""The JSON API's bodies, each declared once: requests are loaded by them, answers dumped by them, and the
+OpenAPI document is generated from them. The forms' data is each form's own schema (``service/forms``)."""
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any, ClassVar
 
+from flask import current_app, url_for
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    missing,
+    pre_dump,
+    validate,
+    validates,
+)
+
+from ..auth.principal import ROLES
 from ..errors import bilingual
 from ..forms import CATALOGUE
-from ..forms.fields import MSG_NULL, MSG_REQUIRED, FormSchema
+from ..forms.fields import (
+    MSG_BLANK,
+    MSG_NULL,
+    MSG_REQUIRED,
+    MSG_STRING,
+    FormSchema,
+    Text,
+)
+from ..forms.jsonschema import json_schema
+from ..forms.jsonschema import sample as form_sample
+from ..registry.documents import DocumentRecord
+
+MSG_IDEMPOTENCY_KEY = bilingual("Idempotency-Key 须为 1–200 个可打印字符", "Idempotency-Key must be 1–200 printable characters")
+MSG_LIST = bilingual("应为文本列表", "must be a list of strings")
+
+
+# --- fields --------------------------------------------------------------------------------------
+
+
+class Link(fields.String):
+    """A link computed from the object being dumped; left out when ``link`` gives None."""
+
+    def __init__(self, link: Callable[[Any], str | None], **kwargs: Any) -> None:
+        super().__init__(dump_only=True, **kwargs)
+        self.link = link
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:
+        value = self.link(obj)
+        return missing if value is None else value
+
+
+class Links(fields.Nested):
+    """The links of the object being dumped: its schema reads the object itself, not one of its attributes."""
+
+    def __init__(self, nested: type[Schema], **kwargs: Any) -> None:
+        super().__init__(nested, dump_only=True, required=True, **kwargs)
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:
+        return obj
+
+
+class Name(fields.String):
+    """A name or id: surrounding spaces are dropped, and a blank one is refused."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {
+        "required": MSG_REQUIRED, "null": MSG_NULL, "invalid": MSG_STRING, "blank": MSG_BLANK}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            raise self.make_error("blank")
+        return text
+
+
+class LenientBody(FormSchema):
+    """A request body whose unknown fields are ignored (the administration and void bodies always ignored them);
+    the issuing envelope refuses them, like the forms' data."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+def _names(**kwargs: Any) -> fields.List:
+    return fields.List(Name(), error_messages={"invalid": MSG_LIST, "null": MSG_NULL, "required": MSG_REQUIRED}, **kwargs)
+
+
+# --- forms ---------------------------------------------------------------------------------------
+
+
+class FormLinksSchema(Schema):
+    self_ = Link(lambda spec: url_for("forms_api.show", form_id=spec.id), data_key="self", required=True)
+
+
+class FormSummarySchema(Schema):
+    """Dumps a ``FormSpec``."""
+
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    source = fields.String(required=True, metadata={"description": "the legal source of the form"})
+    number_kind = fields.String(required=True, allow_none=True, metadata={"description": "letter | commitment | null"})
+    links = Links(FormLinksSchema)
+
+
+class FormCatalogueSchema(Schema):
+    forms = fields.List(fields.Nested(FormSummarySchema), required=True)
+
+
+class FormDetailSchema(FormSummarySchema):
+    schema = fields.Function(json_schema, required=True, metadata={"type": "object", "description": "the form data's JSON Schema"})
+    sample = fields.Function(form_sample, required=True, metadata={"type": "object", "description": "valid, realistic data"})
+
+
+# --- documents -----------------------------------------------------------------------------------
 
 
 class IssueRequestSchema(FormSchema):
     form = fields.String(
         required=True,
         validate=validate.OneOf(list(CATALOGUE), error=bilingual("未知的表单编号", "unknown form id")),
-        error_messages={"required": MSG_REQUIRED, "null": MSG_NULL, "invalid": bilingual("应为文本", "must be a string")},
+        error_messages={"required": MSG_REQUIRED, "null": MSG_NULL, "invalid": MSG_STRING},
         metadata={"description": "form id, see GET /api/v1/forms"},
     )
     agency = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(min=1, max=64),
-        error_messages={"invalid": bilingual("应为文本", "must be a string")},
+        validate=validate.Length(min=1, max=64, error=bilingual("应为 1–64 个字符", "must be 1–64 characters long")),
+        error_messages={"invalid": MSG_STRING},
         metadata={"description": "issuing agency id (default: the configured default agency)"},
     )
     data = fields.Dict(
@@ -29,38 +137,135 @@ class IssueRequestSchema(FormSchema):
         metadata={"description": "the form's data; its JSON Schema is at GET /api/v1/forms/{form}"},
     )
 
-
-class LinksSchema(FormSchema):
-    pdf = fields.String()
-    docx = fields.String()
-    verify = fields.String()
-    self_ = fields.String(data_key="self")
+    @validates("agency")
+    def _configured(self, value: str | None, **kwargs: Any) -> None:
+        if value is not None and value not in current_app.extensions["chengnuo"].agencies.by_id:
+            raise ValidationError(bilingual("未配置该行政机关", "unknown agency"))
 
 
-class DocumentSchema(FormSchema):
-    id = fields.String()
-    form = fields.String()
-    agency = fields.String()
-    serial = fields.String()
-    number = fields.String(allow_none=True)
-    status = fields.String(metadata={"enum": ["issuing", "issued", "voided"]})
-    sha256 = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    issued_at = fields.DateTime(allow_none=True)
-    voided_at = fields.DateTime(allow_none=True)
-    void_reason = fields.String(allow_none=True)
-    links = fields.Nested(LinksSchema)
+class IdempotencySchema(Schema):
+    """Request headers of POST /api/v1/documents."""
+
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key",
+        validate=[validate.Length(min=1, max=200, error=MSG_IDEMPOTENCY_KEY), validate.Predicate("isprintable", error=MSG_IDEMPOTENCY_KEY)],
+        error_messages={"invalid": MSG_IDEMPOTENCY_KEY},
+        metadata={"description": "a repeat with the same key and body returns the first document; another body gets 409"},
+    )
 
 
-class ErrorSchema(FormSchema):
-    error = fields.String(required=True)
-    message = fields.String(required=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+def _file_link(kind: str) -> Callable[[DocumentRecord], str | None]:
+    return lambda record: url_for(f"documents_api.{kind}", document_id=record.id) if record.status == "issued" else None
 
 
-class FormSummarySchema(FormSchema):
-    id = fields.String()
-    title = fields.String()
-    source = fields.String()
-    number_kind = fields.String(allow_none=True)
-    links = fields.Dict()
+class DocumentLinksSchema(Schema):
+    self_ = Link(lambda record: url_for("documents_api.show", document_id=record.id), data_key="self", required=True)
+    pdf = Link(_file_link("pdf"), metadata={"description": "only once issued"})
+    docx = Link(_file_link("docx"), metadata={"description": "only once issued"})
+    verify = Link(lambda record: f"{current_app.extensions['chengnuo'].settings.base_url}/v/{record.serial}", required=True,
+                  metadata={"description": "the public page the QR code opens"})
+
+
+class DocumentSchema(Schema):
+    """Dumps a ``DocumentRecord``."""
+
+    id = fields.String(required=True)
+    form = fields.String(required=True)
+    agency = fields.String(required=True)
+    serial = fields.String(required=True)
+    number = fields.String(required=True, allow_none=True, metadata={"description": "the official number, if the form has one"})
+    status = fields.String(required=True, validate=validate.OneOf(["issuing", "issued", "voided"]))
+    sha256 = fields.String(required=True, allow_none=True, metadata={"description": "of the signed PDF"})
+    created_at = fields.DateTime(required=True)
+    issued_at = fields.DateTime(required=True, allow_none=True)
+    voided_at = fields.DateTime(required=True, allow_none=True)
+    void_reason = fields.String(required=True, allow_none=True)
+    links = Links(DocumentLinksSchema)
+
+
+class VoidRequestSchema(LenientBody):
+    reason = Text("作废原因", max_length=500, multiline=True, description="why; verifications of the document then say it")
+
+
+# --- verifications -------------------------------------------------------------------------------
+
+
+class PdfUploadSchema(Schema):
+    """The PDF to verify: the multipart field ``file``, or the whole body as ``application/pdf``."""
+
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+# --- administration ------------------------------------------------------------------------------
+
+
+class UserSchema(Schema):
+    id = fields.String(required=True)
+    username = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    agency = fields.String(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+    disabled = fields.Function(lambda user: user.disabled_at is not None, required=True, metadata={"type": "boolean"})
+
+
+class UserListSchema(Schema):
+    users = fields.List(fields.Nested(UserSchema), required=True)
+
+
+class NewUserSchema(UserSchema):
+    """A user just created, ``(user, password)``: the generated password is shown this once."""
+
+    password = fields.String(required=True)
+
+    @pre_dump
+    def _with_password(self, created: tuple[Any, str], **kwargs: Any) -> SimpleNamespace:
+        user, password = created
+        return SimpleNamespace(**vars(user), password=password)
+
+
+class UserRequestSchema(LenientBody):
+    username = Name(required=True)
+    role = Name(required=True, validate=validate.OneOf(ROLES, error=bilingual(f"角色只能是 {'、'.join(ROLES)}",
+                                                                               f"the role must be one of {', '.join(ROLES)}")))
+    agency = Name(load_default=None, allow_none=True, metadata={"description": "required for clerks and supervisors"})
+
+
+class KeySchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    agencies = fields.List(fields.String(), required=True)
+    forms = fields.List(fields.String(), required=True, metadata={"description": '["*"] for every form'})
+    created_at = fields.DateTime(required=True)
+    revoked_at = fields.DateTime(required=True, allow_none=True)
+    last_used_at = fields.DateTime(required=True, allow_none=True)
+
+
+class KeyListSchema(Schema):
+    keys = fields.List(fields.Nested(KeySchema), required=True)
+
+
+class NewKeySchema(KeySchema):
+    """A key just created, ``(record, key)``: the key itself is shown this once."""
+
+    key = fields.String(required=True, metadata={"description": "send it as Authorization: Bearer <key>"})
+
+    @pre_dump
+    def _with_key(self, created: tuple[Any, str], **kwargs: Any) -> SimpleNamespace:
+        record, key = created
+        return SimpleNamespace(**vars(record), key=key)
+
+
+class KeyRequestSchema(LenientBody):
+    name = Name(required=True)
+    agencies = _names(load_default=list, metadata={"description": "the agencies the key acts for"})
+    forms = _names(load_default=lambda: ["*"], metadata={"description": 'the forms it may issue; ["*"] (default) for every form'})
+
+
+# --- health --------------------------------------------------------------------------------------
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["ok", "degraded", "unavailable"]))
+    checks = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True,
+                         metadata={"description": "registry, storage, templates, signing, converter, audit: each with ok"})
+

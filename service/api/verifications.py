@@ -3,25 +3,20 @@ Answers the report as JSON, or as a printable page for ``Accept: text/html``."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Response, current_app, g, request
 
 from ..auth.http import actor
-from ..errors import InvalidRequest
-from ..verification import verify
+from ..http.openapi import BINARY, TEXT, Blueprint
 from ..http.report_page import render_report_html
+from ..verification import verify
+from ..verifying.report import VerificationReport
+from ..verifying.report_schema import VerificationReportSchema
+from .schemas import PdfUploadSchema
 
-bp = Blueprint("verifications_api", __name__, url_prefix="/api/v1/verifications")
+REPORT = "the report (JSON; a printable page for Accept: text/html)"
 
-
-def uploaded_pdf(limit: int) -> bytes:
-    """The upload, from either form of request; raises InvalidRequest when there is none."""
-    request.max_content_length = limit + 64 * 1024  # room for the multipart envelope
-    if request.mimetype == "multipart/form-data":
-        upload = request.files.get("file")
-        if upload is None:
-            raise InvalidRequest("请在表单字段 file 中上传 PDF 文件", "upload the PDF in the multipart field 'file'", code="missing_file")
-        return upload.read()
-    return request.get_data()
+bp = Blueprint("verifications_api", __name__, url_prefix="/api/v1/verifications", public=True, rate_limited=True,
+               description="checking a document that came back")
 
 
 def wants_html() -> bool:
@@ -30,9 +25,15 @@ def wants_html() -> bool:
 
 
 @bp.post("")
-def create() -> Response:
-    services = current_app.extensions["chengnuo"]
-    report = verify(services, actor(), uploaded_pdf(services.settings.verify_max_bytes), started=g.get("arrived"))
-    if wants_html():
-        return Response(render_report_html(report), mimetype="text/html")
-    return jsonify(report.to_json())
+@bp.arguments(PdfUploadSchema, location="pdf", error_status_code=400)
+# The same PDF may come as the whole body: a body that is not an object has no schema to generate it from.
+@bp.doc(requestBody={"content": {"application/pdf": {"schema": BINARY}}})
+@bp.response(200, VerificationReportSchema, description=REPORT)
+@bp.alt_response(200, schema=TEXT, content_type="text/html", description=REPORT, success=True)
+@bp.errors((400, "no file in the multipart request"), (413, "file over the size limit"),
+           (422, "not a usable PDF: empty, not a PDF, damaged, encrypted, too complex, too slow"),
+           (503, "every verification worker busy and the queue full; see Retry-After"))
+def create(upload: dict[str, bytes]) -> VerificationReport | Response:
+    """Verify a PDF that came back: signatures, changes since issue, registry match."""
+    report = verify(current_app.extensions["chengnuo"], actor(), upload["file"], started=g.get("arrived"))
+    return Response(render_report_html(report), mimetype="text/html") if wants_html() else report

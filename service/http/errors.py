@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from ..errors import (
@@ -67,6 +68,21 @@ _HTTP_MESSAGES = {
 }
 
 
+class ErrorSchema(Schema):
+    """The one error envelope: what every error answer carries, and what the OpenAPI document says of it."""
+
+    error = fields.String(required=True, metadata={"description": "stable machine-readable code, e.g. invalid_data"})
+    message = fields.String(required=True, metadata={"description": "中文 / English"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "field errors by dotted path (applicant.id_number), each message 中文 / English"},
+    )
+
+
+ENVELOPE = ErrorSchema()
+
+
 def status_of(error: ChengnuoError) -> int:
     for kind, status in STATUS:
         if isinstance(error, kind):
@@ -78,7 +94,7 @@ def error_response(status: int, code: str, message: str, errors: dict | None = N
     body: dict = {"error": code, "message": message}
     if errors:
         body["errors"] = errors
-    response = jsonify(body)
+    response = jsonify(ENVELOPE.dump(body))
     response.status_code = status
     return response
 

@@ -11,8 +11,7 @@ indeterminate  the service cannot decide (a document this registry never issued,
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 from ..forms import CATALOGUE
 from ..registry.documents import DocumentRecord
@@ -74,12 +73,6 @@ class VerificationReport:
     signatures: tuple[SignatureReport, ...]
     changes_since_issue: str  # none | form_filling_and_signing | disallowed
     checked_at: str = field(default="")
-
-    def to_json(self) -> dict[str, Any]:
-        body = asdict(self)
-        body["reasons"] = [reason.text() for reason in self.reasons]
-        body["reasons_detail"] = [asdict(reason) for reason in self.reasons]
-        return body
 
 
 def _role(record: DocumentRecord | None, finding: SignatureFinding) -> str:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
+from ..http.openapi import Api
 from . import account, clerk, public, verify_pages
 
 
-def init_app(app: Flask) -> None:
-    app.register_blueprint(public.bp)
+def init_app(app: Flask, docs: Api) -> None:
+    """``docs``: the public page a QR code opens is part of the documented HTTP contract."""
+    docs.register_blueprint(public.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(verify_pages.bp)
     app.register_blueprint(clerk.bp)

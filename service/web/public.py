@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import current_app, render_template
 
 from ..forms import CATALOGUE
+from ..http.openapi import TEXT, Blueprint
 from ..masking import mask_id_number, mask_name, mask_phone
 
-bp = Blueprint("public", __name__, template_folder="templates")
+bp = Blueprint("public", __name__, template_folder="templates", public=True, rate_limited=True,
+               description="what anyone holding a copy may see")
 
 
 def personal_summary(data: dict) -> dict[str, str]:
@@ -27,7 +29,10 @@ def personal_summary(data: dict) -> dict[str, str]:
 
 
 @bp.get("/v/<serial>")
+@bp.alt_response(200, schema=TEXT, content_type="text/html", description="the page", success=True)
+@bp.alt_response(404, schema=TEXT, content_type="text/html", description="unknown serial")
 def verify_page(serial: str) -> tuple[str, int]:
+    """The public page a document's QR code opens."""
     svc = current_app.extensions["chengnuo"]
     record = svc.registry.find_by_serial(serial) if len(serial) <= 40 else None
     if record is None:

@@ -1,0 +1,64 @@
+"""The verification report of DESIGN.md as JSON: one schema for the API's answer, its OpenAPI description
+and what ``python -m service verify`` prints. No Flask here, so that the command line can use it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from .report import INDETERMINATE, INVALID, VALID, Reason
+
+NULLABLE = {"required": True, "allow_none": True}
+
+
+class ReasonText(fields.String):
+    """A reason as one line, "中文 / English"."""
+
+    def _serialize(self, value: Reason | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else value.text()
+
+
+class ReasonSchema(Schema):
+    zh = fields.String(required=True)
+    en = fields.String(required=True)
+    severity = fields.String(required=True, validate=validate.OneOf([INVALID, INDETERMINATE, "info"]))
+
+
+class DocumentInfoSchema(Schema):
+    registered = fields.Boolean(required=True, metadata={"description": "whether this registry issued the document"})
+    id = fields.String(**NULLABLE)
+    form = fields.String(**NULLABLE)
+    form_title = fields.String(**NULLABLE)
+    serial = fields.String(**NULLABLE)
+    number = fields.String(**NULLABLE)
+    agency = fields.String(**NULLABLE)
+    issued_at = fields.String(**NULLABLE)
+    status = fields.String(**NULLABLE)
+    voided_at = fields.String(**NULLABLE)
+    void_reason = fields.String(**NULLABLE)
+
+
+class SignatureReportSchema(Schema):
+    field = fields.String(required=True, metadata={"description": "the signature field"})
+    role = fields.String(required=True, metadata={"description": "the party's label on the form, or 签发机关"})
+    signer = fields.String(required=True)
+    intact = fields.Boolean(required=True)
+    trusted = fields.Boolean(required=True)
+    signed_at = fields.String(**NULLABLE)
+    timestamp = fields.String(**NULLABLE)
+    coverage = fields.String(required=True)
+    modifications = fields.String(**NULLABLE)
+    certification = fields.Boolean(required=True, metadata={"description": "the issuing agency's certification signature"})
+
+
+class VerificationReportSchema(Schema):
+    """Dumps a ``VerificationReport``."""
+
+    verdict = fields.String(required=True, validate=validate.OneOf([VALID, INVALID, INDETERMINATE]))
+    reasons = fields.List(ReasonText(), required=True, metadata={"description": "中文 / English, one line each"})
+    document = fields.Nested(DocumentInfoSchema, required=True)
+    signatures = fields.List(fields.Nested(SignatureReportSchema), required=True)
+    changes_since_issue = fields.String(required=True, validate=validate.OneOf(["none", "form_filling_and_signing", "disallowed"]))
+    checked_at = fields.String(required=True)
+    reasons_detail = fields.List(fields.Nested(ReasonSchema), attribute="reasons", dump_only=True, required=True)
