@@ -23,6 +23,7 @@ from service.runtime import Services, build_services, pool_settings
 from service.signing.pki import init_pki
 from service.verifying.sandbox import SandboxSettings, VerificationSandbox
 
+from .doubles import BlankPdfConverter, UnsignedSigner
 from .servers import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,8 +79,13 @@ def settings(tmp_path: Path):
 
 
 @pytest.fixture
-def services(settings, pool: ConverterPool, sandbox: VerificationSandbox) -> Iterator[Services]:
-    svc = build_services(settings, converter=pool, sandbox=sandbox)
+def services(request, settings, pool: ConverterPool, sandbox: VerificationSandbox) -> Iterator[Services]:
+    """The service's parts on a fresh data folder. In a module marked ``doubles`` (tests of the HTTP layer and
+    access rules), the converter and the signer are test doubles, unless the test itself is marked ``office``."""
+    doubled = request.node.get_closest_marker("doubles") is not None and request.node.get_closest_marker("office") is None
+    svc = build_services(settings, converter=BlankPdfConverter() if doubled else pool, sandbox=sandbox)
+    if doubled:
+        svc.signer = UnsignedSigner()  # type: ignore[assignment]
     yield svc
     svc.instances.close()
     svc.registry.engine.dispose()

@@ -22,6 +22,8 @@ from service.runtime import build_services
 
 from .conftest import ROOT, keyed_client, sample
 
+pytestmark = pytest.mark.doubles  # the HTTP layer and the access rules; conversion and signing are tested end to end elsewhere
+
 
 def scoped_key(services, agencies, forms=("*",), name="案件系统"):
     _, key = services.api_keys.create(name=name, agencies=agencies, forms=forms, now=services.now())
@@ -267,6 +269,7 @@ def test_the_qr_page_masks_personal_data(client, anonymous):
 # --- audit trail ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.office  # a real signature, verified as valid
 def test_every_act_is_audited_without_secrets_or_id_numbers(app, services, api_key, people, caplog, anonymous):
     caplog.set_level("DEBUG")
     client = keyed_client(app, api_key)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from service.forms import CATALOGUE
 
 from .conftest import keyed_client, sample
+
+pytestmark = pytest.mark.doubles  # the HTTP layer and the access rules; conversion and signing are tested end to end elsewhere
 
 
 def test_catalogue_lists_every_form_with_title_and_source(client):
@@ -129,6 +133,7 @@ def test_openapi_describes_every_route(client):
             "/api/v1/documents/{document_id}/pdf", "/api/v1/documents/{document_id}/docx", "/v/{serial}", "/healthz"} <= set(spec["paths"])
 
 
+@pytest.mark.office  # the real converter's pool in the report
 def test_healthz_reports_registry_storage_templates_and_converter(client):
     response = client.get("/healthz")
     assert response.status_code == 200
@@ -158,6 +163,7 @@ def test_times_are_returned_with_their_offset(client):
     assert abs(dt.datetime.now(dt.timezone.utc) - issued) < dt.timedelta(minutes=5)
 
 
+@pytest.mark.office  # a real signature, verified as valid
 def test_metrics_count_documents_stages_and_verifications(client, anonymous):
     body = client.post("/api/v1/documents", json={"form": "liaison-form", "data": sample("liaison-form")}).json
     client.post("/api/v1/documents", json={"form": "liaison-form", "data": {}})
