@@ -1,4 +1,4 @@
-"""The service's exceptions, in one place. No Flask here: the HTTP mapping lives in ``api/errors.py``.
+"""The service's exceptions, in one place. No Flask here: the HTTP mapping lives in ``http/errors.py``.
 
     ChengnuoError                      every error we raise on purpose; ``code`` is stable, ``message`` bilingual
     ├── InvalidRequest                 the request itself is malformed (not JSON, wrong shape)        → 400

@@ -18,6 +18,7 @@ from .registry.db import make_engine
 from .registry.documents import DocumentRegistry
 from .storage.folder import FileStore
 from .registry.instances import Instances
+from .converting import Converter
 from .converting.pool import ConverterPool, PoolSettings
 from .rendering.docx_render import DocxRenderer
 from .signing.certify import DocumentSigner
@@ -35,7 +36,7 @@ class Services:
     instances: Instances
     files: FileStore
     renderer: DocxRenderer
-    converter: ConverterPool
+    converter: Converter
     keys: KeyStore
     signer: DocumentSigner
     signing_health: SigningHealth
@@ -81,7 +82,7 @@ def pool_settings(settings: Settings) -> PoolSettings:
 def build_services(
     settings: Settings,
     *,
-    converter: ConverterPool | None = None,
+    converter: Converter | None = None,
     sandbox: VerificationSandbox | None = None,
     clock: Callable[[], dt.datetime] | None = None,
 ) -> Services:
