@@ -11,6 +11,7 @@ import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import MDPPerm
+from pyhanko.sign.general import as_signing_certificate_v2
 
 from service import create_app
 from service.forms import CATALOGUE
@@ -229,29 +230,29 @@ def test_finding_seal_spots_from_many_threads_does_not_crash(client, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_the_fast_signature_container_is_the_one_pyhanko_builds(services):
-    """CachedKeySigner assembles PAdES containers from pre-encoded parts; pyHanko's own path must make
-    the same signed attributes and (RSA PKCS#1 v1.5 being deterministic) the same signature."""
-    import asyncio
-    import hashlib
+def test_the_agency_signature_is_a_pades_baseline_container_with_a_signature_timestamp(client):
+    _, pdf = issue(client, "commitment-letter")
+    signature = PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0]
+    info = signature.signer_info
+    assert sorted(a["type"].native for a in info["signed_attrs"]) == ["content_type", "message_digest", "signing_certificate_v2"]
+    assert [a["type"].native for a in info["unsigned_attrs"]] == ["signature_time_stamp_token"]
+    assert info["digest_algorithm"]["algorithm"].native == "sha256"
+    [ess] = [a["values"][0] for a in info["signed_attrs"] if a["type"].native == "signing_certificate_v2"]
+    assert ess.dump() == as_signing_certificate_v2(signature.signer_cert).dump()
+    names = {c.chosen.subject.native["common_name"] for c in signature.signed_data["certificates"]}
+    assert names >= {"晋城市司法局", "Chengnuo Development Signing CA"}
 
-    from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes, SimpleSigner
 
-    signer = services.signer.keys.signer(services.agencies.default)
-    digest = hashlib.sha256(b"the document").digest()
-    settings = PdfCMSSignedAttributes()
-    fast = asyncio.run(signer.async_sign(digest, "sha256", use_pades=True, timestamper=services.signer.timestamper(),
-                                         signed_attr_settings=settings))
-    slow = asyncio.run(SimpleSigner.async_sign(signer, digest, "sha256", use_pades=True, timestamper=services.signer.timestamper(),
-                                               signed_attr_settings=settings))
-    (fast_info,), (slow_info,) = fast["content"]["signer_infos"], slow["content"]["signer_infos"]
-    assert sorted(a.dump() for a in fast_info["signed_attrs"]) == sorted(a.dump() for a in slow_info["signed_attrs"])
-    assert fast_info["signature"].native == slow_info["signature"].native
-    for field in ("sid", "digest_algorithm", "signature_algorithm", "version"):
-        assert fast_info[field].dump() == slow_info[field].dump()
-    assert [a["type"].native for a in fast_info["unsigned_attrs"]] == ["signature_time_stamp_token"]
-    assert [a["type"].native for a in slow_info["unsigned_attrs"]] == ["signature_time_stamp_token"]
-    certificates = {c.dump() for c in fast["content"]["certificates"]}
-    assert certificates == {c.dump() for c in slow["content"]["certificates"]}
-    for field in ("version", "digest_algorithms", "encap_content_info"):
-        assert fast["content"][field].dump() == slow["content"][field].dump()
+def test_what_depends_on_the_key_alone_is_computed_once_however_many_documents_it_signs(client, services, monkeypatch):
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.sign import attributes
+
+    issue(client, "liaison-form")  # keys loaded
+    parsed, described = [], []
+    real_load, real_describe = serialization.load_der_private_key, attributes.as_signing_certificate_v2
+    monkeypatch.setattr(serialization, "load_der_private_key", lambda *a, **k: parsed.append(1) or real_load(*a, **k))
+    monkeypatch.setattr(attributes, "as_signing_certificate_v2", lambda *a, **k: described.append(1) or real_describe(*a, **k))
+    for _ in range(2):
+        _, pdf = issue(client, "liaison-form")
+        assert sigcheck.signatures(pdf, services.settings.certs_dir / "root-ca.pem")["agency"].bottom_line
+    assert (parsed, described) == ([], [])

@@ -26,7 +26,17 @@ from pyhanko.sign.timestamps.common_utils import get_nonce
 from pyhanko.sign.timestamps.requests_client import HTTPTimeStamper
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
-from .keys import CachedKeySigner, encoded_certificates, encoded_signer_id
+from .keys import CachedKeySigner
+
+
+def encoded_signer_id(cert: x509.Certificate) -> bytes:
+    return cms.SignerIdentifier(
+        {"issuer_and_serial_number": cms.IssuerAndSerialNumber({"issuer": cert.issuer, "serial_number": cert.serial_number})}
+    ).dump()
+
+
+def encoded_certificates(certs: list[x509.Certificate]) -> bytes:
+    return cms.CertificateSet([cms.CertificateChoices(name="certificate", value=c) for c in certs]).dump()
 
 POLICY = "1.3.6.1.4.1.4146.2.2"  # pyHanko's DummyTimeStamper's; a development TSA has no policy of its own
 
