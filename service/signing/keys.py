@@ -30,7 +30,7 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from ..agencies import Agency
 from ..errors import SigningKeyUnavailable
-from .pki import PkiPaths, read_passphrase
+from .paths import PkiPaths, read_passphrase
 
 
 class _KnownSigningCertificate(CMSAttributeProvider):
@@ -113,7 +113,7 @@ def load_pkcs12_signer(path: Path, passphrase: bytes | None, *, what: str) -> Ca
 
 
 class KeyStore:
-    """Every agency's signer and the TSA key, loaded on first use and kept."""
+    """Every agency's signer, loaded on first use and kept."""
 
     def __init__(self, certs_dir: Path) -> None:
         self.paths = PkiPaths(certs_dir)
@@ -144,16 +144,4 @@ class KeyStore:
                 path = agency.pkcs12 or self.paths.agency(agency.id)
                 signer = load_pkcs12_signer(path, self._passphrase(agency), what=agency.name)
                 self._signers[agency.id] = signer
-            return signer
-
-    def tsa_signer(self) -> CachedKeySigner:
-        with self._lock:
-            signer = self._signers.get("\0tsa")
-            if signer is None:
-                try:
-                    passphrase = read_passphrase(self.paths.passphrase_file)
-                except OSError:
-                    raise SigningKeyUnavailable("本地时间戳服务的密钥口令不可读", "the local TSA's passphrase cannot be read") from None
-                signer = load_pkcs12_signer(self.paths.tsa, passphrase, what="本地时间戳服务")
-                self._signers["\0tsa"] = signer
             return signer
