@@ -10,17 +10,16 @@ from typing import Any
 
 import pytest
 
+from devpki import DevPki, dev_pki_server, init_pki, load_dev_pki
 from service import create_app
 from service.agencies import load_agencies
 from service.config import load_settings
+from service.converting.pool import ConverterPool
 from service.forms import CATALOGUE
 from service.rendering.context import template_context
 from service.rendering.qr import qr_png
-from service.converting.pool import ConverterPool
 from service.runtime import Services, build_services, pool_settings
 from service.verifying.sandbox import SandboxSettings, VerificationSandbox
-
-from devpki import DevPki, dev_pki_server, init_pki, load_dev_pki
 
 from .servers import PostgresServer
 

@@ -13,13 +13,12 @@ from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.general import as_signing_certificate_v2
 
+from devpki import DevPkiServer
 from service import create_app
 from service.config import load_settings
 from service.errors import ConfigurationError
 from service.forms import CATALOGUE
 from service.runtime import build_services
-
-from devpki import DevPkiServer
 
 from . import pdfcheck, sigcheck
 from .conftest import keyed_client, sample

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from asn1crypto import pem
@@ -31,15 +30,16 @@ DEVELOPMENT_NOTE = ("开发环境的时间戳，由本服务的开发用 PKI 签
                     "a development timestamp, from the service's own development PKI: it proves nothing independent about the time of signing")
 
 
-@dataclass
 class TimestampSource:
     """The TSA the service asks; for the development one, its loopback server starts on first use."""
 
-    url: str | None  # None: the development PKI's TSA
-    timeout: float
-    certs_dir: Path
-    _timestamper: TimeStamper | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    def __init__(self, url: str | None, timeout: float, certs_dir: Path) -> None:
+        """``url``: None for the development PKI's TSA."""
+        self.url = url
+        self.timeout = timeout
+        self.certs_dir = certs_dir
+        self._timestamper: TimeStamper | None = None
+        self._lock = threading.Lock()
 
     @property
     def development(self) -> bool:
