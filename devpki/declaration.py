@@ -41,7 +41,6 @@ DECLARATION = Path(__file__).with_name("pki.yml")
 ARCH = ArchLabel("chengnuo-dev")
 ROOT, INTERMEDIATE, TSA = CertLabel("root"), CertLabel("interm"), CertLabel("tsa")
 TSA_SERVICE = ServiceLabel("tsa")
-CRL_SERVICE, OCSP_SERVICE = ServiceLabel("interm"), ServiceLabel("interm")
 
 
 def agency_label(agency_id: str) -> str:

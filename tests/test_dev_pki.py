@@ -22,6 +22,9 @@ from service.agencies import Agency, load_agencies
 from service.config import load_settings
 from service.signing.paths import PkiPaths, read_passphrase
 
+from . import sigcheck
+from .conftest import sample
+
 
 def test_every_agency_without_a_key_of_its_own_signs_with_a_certificate_of_the_declaration(pki: Path, dev_pki: DevPki):
     agencies = load_agencies(load_settings(environ={}).agencies_file).by_id.values()
@@ -89,3 +92,12 @@ def test_pyhanko_fetches_revocation_data_and_refuses_the_revoked_signer(dev_pki:
 def test_the_expired_signer_does_not_validate(dev_pki: DevPki, served: DevPkiServer):
     with pytest.raises(PathValidationError, match="expired"):
         validate(dev_pki, "expired-signer")
+
+
+def test_the_test_signers_sign_as_pyhanko_signers(client, dev_pki: DevPki, pki: Path):
+    response = client.post("/api/v1/documents", json={"form": "commitment-letter", "data": sample("commitment-letter")})
+    pdf = client.get(response.json["links"]["pdf"]).data
+    signed = sigcheck.sign_field(pdf, "applicant", dev_pki.signer("test-signer"))
+    applicant = sigcheck.signatures(signed, pki / "root-ca.pem")["applicant"]
+    assert applicant.intact and applicant.valid and applicant.trusted
+    assert applicant.signing_cert.subject.native["common_name"] == "测试签名人"

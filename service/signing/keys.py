@@ -71,8 +71,12 @@ class CachedKeySigner(SimpleSigner):
 
     - the private key, parsed once: parsing an RSA key runs OpenSSL's key check, ~28 ms;
     - the signing-certificate-v2 attribute's value, computed by pyHanko's ``as_signing_certificate_v2``
-      once and handed back to pyHanko as DER: asn1crypto re-encodes a value built from parsed objects
-      each time it is nested, which cost ~7 ms per signature (bench/RESULTS.md).
+      once and handed back to pyHanko as DER: asn1crypto re-encodes a value built from other values
+      (rather than parsed from bytes) each time it is nested and dumped, ~7 ms per signature
+      (bench/RESULTS.md).
+
+    The value goes in through ``_signed_attr_provider_spec``, the internal method with which pyHanko
+    picks its attribute providers; tests/test_signing.py fails if pyHanko stops calling it.
     """
 
     def __init__(self, base: SimpleSigner) -> None:
