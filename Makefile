@@ -67,7 +67,8 @@ test-servers:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-# The development PKI (root, intermediate, one signing certificate per agency, TSA); keys stay in certs/private.
+# The development PKI declared in devpki/pki.yml (root, intermediate, one signing certificate per agency, TSA,
+# CRLs, OCSP responder, test signers), materialised under certs/; keys stay in certs/private.
 certs: venv
 	@$(PY) -m service init-pki
 

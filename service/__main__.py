@@ -116,6 +116,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from . import create_app
 
     from .housekeeping import Housekeeping
+    from .signing.timestamps import DEVELOPMENT_NOTE
 
     settings = load_settings()
     app = create_app(settings)
@@ -123,6 +124,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     log = logging.getLogger("chengnuo.serve")
     _announce_sign_in(services, f"http://{args.host}:{args.port}")
     log.info("registered as instance %s", services.instances.id)
+    if services.timestamps.development:
+        log.warning("timestamps come from the development PKI's TSA (no CHENGNUO_TSA_URL): %s", DEVELOPMENT_NOTE)
     housekeeping = Housekeeping(services)
     housekeeping.run_once()  # what a dead predecessor left half-issued is voided before anything is served
     if problem := services.audit.head_problem():
@@ -191,8 +194,14 @@ def cmd_templates_check(args: argparse.Namespace) -> int:
 
 def cmd_init_pki(_args: argparse.Namespace) -> int:
     from .agencies import load_agencies
-    from .signing.pki import init_pki
+    from .errors import ConfigurationError
 
+    try:
+        from devpki import init_pki  # the development PKI's generator: in the source checkout, not in the package
+    except ImportError:
+        raise ConfigurationError("开发用 PKI（devpki）只在源码目录中提供；生产环境请配置自己的密钥和时间戳服务",
+                                 "the development PKI (devpki) comes with the source checkout only; "
+                                 "a deployment configures its own keys and TSA") from None
     settings = load_settings()
     created = init_pki(settings.certs_dir, load_agencies(settings.agencies_file).by_id.values())
     if created:
@@ -363,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("forms", nargs="*")
     check.set_defaults(func=cmd_templates_check)
 
-    pki = sub.add_parser("init-pki", help="create the development PKI under certs/ (what is missing)")
+    pki = sub.add_parser("init-pki", help="create or update the development PKI under certs/ (devpki/pki.yml; development and tests only)")
     pki.set_defaults(func=cmd_init_pki)
 
     user = sub.add_parser("user", help="people who sign in").add_subparsers(dest="user_command", required=True)

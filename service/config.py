@@ -16,10 +16,12 @@ from dotenv import dotenv_values
 from .errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "production")
 
 
 @dataclass(frozen=True)
 class Settings:
+    env: str = "development"  # development | production: production needs its own TSA (CHENGNUO_TSA_URL)
     data_dir: Path = Path("data")
     base_url: str = "http://127.0.0.1:8000"
     database_url: str = ""  # default: SQLite in the data folder
@@ -27,7 +29,7 @@ class Settings:
     templates_dir: Path = PROJECT_ROOT / "templates"
     certs_dir: Path = PROJECT_ROOT / "certs"
     trust_roots: str = ""  # comma-separated PEM/DER files; default: the development root in certs_dir
-    tsa_url: str = ""  # an RFC 3161 TSA; default: the development PKI's local TSA
+    tsa_url: str = ""  # an RFC 3161 TSA; default, in development only: the development PKI's TSA on loopback
     tsa_timeout: float = 10.0
     timezone: str = "Asia/Shanghai"
     converter_workers: int = 2
@@ -109,6 +111,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
             changes[field.name] = _convert(field.name, values[key], getattr(settings, field.name))
     changes.update(overrides)
     settings = replace(settings, **changes)
+    if settings.env not in ENVIRONMENTS:
+        raise ConfigurationError(f"CHENGNUO_ENV 必须是 {' 或 '.join(ENVIRONMENTS)}（现为 {settings.env!r}）",
+                                 f"CHENGNUO_ENV must be {' or '.join(ENVIRONMENTS)}, not {settings.env!r}")
     if settings.tsa_url and not settings.tsa_url.startswith(("http://", "https://")):
         raise ConfigurationError("CHENGNUO_TSA_URL 必须以 http:// 或 https:// 开头", "CHENGNUO_TSA_URL must start with http:// or https://")
     if not settings.base_url.startswith(("http://", "https://")):

@@ -24,7 +24,7 @@ from .rendering.docx_render import DocxRenderer
 from .signing.certify import DocumentSigner
 from .signing.health import SigningHealth
 from .signing.keys import KeyStore
-from .signing.timestamps import LocalTimeStamper, http_timestamper
+from .signing.timestamps import TimestampSource, development_tsa_fingerprints, timestamp_source
 from .verifying.sandbox import SandboxSettings, VerificationSandbox
 
 
@@ -40,6 +40,8 @@ class Services:
     keys: KeyStore
     signer: DocumentSigner
     signing_health: SigningHealth
+    timestamps: TimestampSource
+    development_tsas: frozenset[str]  # SHA-256 of the development PKI's TSA certificate: its timestamps prove nothing
     sandbox: VerificationSandbox
     api_keys: ApiKeys
     users: Users
@@ -86,30 +88,33 @@ def build_services(
     sandbox: VerificationSandbox | None = None,
     clock: Callable[[], dt.datetime] | None = None,
 ) -> Services:
-    """Builds everything; the converter pool starts on first use unless the caller starts it."""
+    """Builds everything; the converter pool starts on first use unless the caller starts it.
+
+    Raises ConfigurationError for settings the service must not run with (see ``signing/timestamps.py``).
+    """
     zone = ZoneInfo(settings.timezone)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or (lambda: dt.datetime.now(zone))
+    agencies = load_agencies(settings.agencies_file)
+    timestamps = timestamp_source(settings, agencies.by_id.values())
+    development_tsas = development_tsa_fingerprints(settings.certs_dir)
     keys = KeyStore(settings.certs_dir)
     engine = make_engine(settings.database)
     converter = converter or ConverterPool(pool_settings(settings), workdir=None)
 
-    def timestamper():  # type: ignore[no-untyped-def]
-        if settings.tsa_url:
-            return http_timestamper(settings.tsa_url, settings.tsa_timeout)
-        return LocalTimeStamper(keys.tsa_signer(), clock)
-
     return Services(
         settings=settings,
-        agencies=load_agencies(settings.agencies_file),
+        agencies=agencies,
         registry=DocumentRegistry(engine),
         instances=Instances(engine, clock),
         files=FileStore(settings.files_dir),
         renderer=DocxRenderer(settings.templates_dir, labels=template_labels()),
         converter=converter,
         keys=keys,
-        signer=DocumentSigner(keys, timestamper),
-        signing_health=SigningHealth(keys, timestamper, settings.tsa_url or "local"),
+        signer=DocumentSigner(keys, timestamps.timestamper),
+        signing_health=SigningHealth(keys, timestamps, development_tsas),
+        timestamps=timestamps,
+        development_tsas=development_tsas,
         sandbox=sandbox
         or VerificationSandbox(
             SandboxSettings(workers=settings.verify_workers, timeout=settings.verify_timeout, memory_mb=settings.verify_memory_mb,

@@ -51,4 +51,4 @@ def _verify(services: Services, pdf: bytes, started: float) -> tuple[Verificatio
     analysis, notes = services.sandbox.analyse(pdf, started)
     record = services.registry.find_by_serial(analysis.serial) if analysis.serial else None
     agency = services.agencies.by_id.get(record.agency) if record else None
-    return build_report(analysis, record, agency.name if agency else None, services.now()), notes
+    return build_report(analysis, record, agency.name if agency else None, services.now(), services.development_tsas), notes

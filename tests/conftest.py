@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 
+from devpki import DevPki, dev_pki_server, init_pki, load_dev_pki
 from service import create_app
 from service.agencies import load_agencies
 from service.config import load_settings
+from service.converting.pool import ConverterPool
 from service.forms import CATALOGUE
 from service.registry import schema
 from service.registry.db import make_engine
 from service.rendering.context import template_context
 from service.rendering.qr import qr_png
-from service.converting.pool import ConverterPool
 from service.runtime import Services, build_services, pool_settings
-from service.signing.pki import init_pki
 from service.verifying.sandbox import SandboxSettings, VerificationSandbox
 
 from .doubles import BlankPdfConverter, UnsignedSigner
@@ -50,10 +50,22 @@ def issue_context(form_id: str, data: dict[str, Any]) -> tuple[str, dict[str, An
 
 @pytest.fixture(scope="session", autouse=True)
 def pki() -> Path:
-    """The development PKI, created when absent, as make run does."""
+    """The development PKI of devpki/pki.yml, created or updated as make run does."""
     settings = load_settings(environ={})
     init_pki(settings.certs_dir, load_agencies(settings.agencies_file).by_id.values())
     return settings.certs_dir
+
+
+@pytest.fixture(scope="session")
+def dev_pki(pki: Path) -> DevPki:
+    """The same declaration as certomancer builds it: every certificate and key, the test signers included."""
+    return load_dev_pki(pki)
+
+
+@pytest.fixture(scope="session")
+def dev_tsa_url(pki: Path) -> str:
+    """The development PKI's TSA as a configured URL (this process serves it, as the service does)."""
+    return dev_pki_server(pki).tsa_url
 
 
 @pytest.fixture(scope="session")

@@ -63,6 +63,12 @@ def test_unreadable_data_file_and_unknown_form_exit_2(tmp_path, env):
     assert run("issue", "liaison-form", "--data", str(SAMPLES / "liaison-form.json"), "--agency", "nope", "--out", str(tmp_path / "x.pdf"), env=env).returncode == 2
 
 
+def test_serve_in_production_without_a_tsa_url_refuses_to_start(env):
+    result = run("serve", "--port", str(free_port()), env={**env, "CHENGNUO_ENV": "production", "CHENGNUO_TSA_URL": ""})
+    assert result.returncode == 1
+    assert "未配置可信时间戳服务 CHENGNUO_TSA_URL" in result.stderr and "a development timestamp proves nothing" in result.stderr
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

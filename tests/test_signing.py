@@ -11,14 +11,17 @@ import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import MDPPerm
+from pyhanko.sign.general import as_signing_certificate_v2
 
+from devpki import DevPkiServer
 from service import create_app
+from service.config import load_settings
+from service.errors import ConfigurationError
 from service.forms import CATALOGUE
 from service.runtime import build_services
 
 from . import pdfcheck, sigcheck
 from .conftest import keyed_client, sample
-from .tsa_server import TsaServer
 
 
 @pytest.fixture(scope="session")
@@ -141,15 +144,20 @@ def test_content_added_after_certification_is_caught(client, root):
     assert not agency.docmdp_ok and agency.modification_level == ModificationLevel.OTHER  # ...but the page was changed
 
 
-def test_signing_against_a_tsa_url_over_http(services, settings, api_key):
-    with TsaServer(services.keys) as tsa:
-        remote = build_services(dataclasses.replace(settings, tsa_url=tsa.url), converter=services.converter)
+def test_signing_against_a_tsa_url_over_http(services, settings, api_key, dev_pki):
+    tsa = DevPkiServer(dev_pki, port=0)  # the declared TSA, at an address of its own
+    try:
+        remote = build_services(dataclasses.replace(settings, tsa_url=tsa.tsa_url), converter=services.converter)
         client = keyed_client(create_app(services=remote), api_key)
         _, pdf = issue(client, "liaison-form")
-        assert tsa.requests == 1
+        assert tsa.served["tsa"] == 1
         status = sigcheck.signatures(pdf, settings.certs_dir / "root-ca.pem")["agency"]
         assert status.timestamp_validity is not None and status.timestamp_validity.trusted
-        assert client.get("/healthz").json["checks"]["signing"]["timestamp"] == {"ok": True, "tsa": tsa.url}
+        timestamp = client.get("/healthz").json["checks"]["signing"]["timestamp"]
+        assert (timestamp["ok"], timestamp["tsa"]) == (True, tsa.tsa_url)
+        assert timestamp["development"] is True  # the configured URL answers with the development PKI's TSA
+    finally:
+        tsa.stop()
 
 
 def voided_rows(svc):
@@ -177,9 +185,13 @@ def agencies_file(tmp_path, extra: str):
     return path
 
 
-def test_a_missing_key_fails_the_request_clearly_and_voids_the_number(services, settings, tmp_path, api_key):
-    broken = build_services(dataclasses.replace(settings, agencies_file=agencies_file(tmp_path, 'pkcs12 = "missing.p12"')),
-                            converter=services.converter)
+def own_key(settings, tmp_path, extra: str, tsa_url: str):
+    """Settings with an agency that brings its own key (and so needs a TSA of its own)."""
+    return dataclasses.replace(settings, agencies_file=agencies_file(tmp_path, extra), tsa_url=tsa_url)
+
+
+def test_a_missing_key_fails_the_request_clearly_and_voids_the_number(services, settings, tmp_path, api_key, dev_tsa_url):
+    broken = build_services(own_key(settings, tmp_path, 'pkcs12 = "missing.p12"', dev_tsa_url), converter=services.converter)
     client = keyed_client(create_app(services=broken), api_key)
     response = client.post("/api/v1/documents", json={"form": "liaison-form", "data": sample("liaison-form")})
     assert response.status_code == 500 and response.json["error"] == "signing_key_unavailable"
@@ -190,14 +202,13 @@ def test_a_missing_key_fails_the_request_clearly_and_voids_the_number(services, 
     assert health["status"] == "unavailable" and health["checks"]["signing"]["keys"]["jc-justice"]["ok"] is False
 
 
-def test_a_wrong_passphrase_is_reported_without_revealing_any_passphrase(services, settings, tmp_path, monkeypatch, caplog, api_key):
+def test_a_wrong_passphrase_is_reported_without_revealing_any_passphrase(services, settings, tmp_path, monkeypatch, caplog, api_key,
+                                                                        dev_tsa_url):
     secret = "wrong-secret-Zq81"
     monkeypatch.setenv("JC_PASS", secret)
     p12 = settings.certs_dir / "agencies" / "jc-justice.p12"
-    broken = build_services(
-        dataclasses.replace(settings, agencies_file=agencies_file(tmp_path, f'pkcs12 = "{p12}"\npassphrase_env = "JC_PASS"')),
-        converter=services.converter,
-    )
+    broken = build_services(own_key(settings, tmp_path, f'pkcs12 = "{p12}"\npassphrase_env = "JC_PASS"', dev_tsa_url),
+                            converter=services.converter)
     client = keyed_client(create_app(services=broken), api_key)
     caplog.set_level("DEBUG")
     response = client.post("/api/v1/documents", json={"form": "liaison-form", "data": sample("liaison-form")})
@@ -229,29 +240,57 @@ def test_finding_seal_spots_from_many_threads_does_not_crash(client, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_the_fast_signature_container_is_the_one_pyhanko_builds(services):
-    """CachedKeySigner assembles PAdES containers from pre-encoded parts; pyHanko's own path must make
-    the same signed attributes and (RSA PKCS#1 v1.5 being deterministic) the same signature."""
-    import asyncio
-    import hashlib
+def test_the_agency_signature_is_a_pades_baseline_container_with_a_signature_timestamp(client):
+    _, pdf = issue(client, "commitment-letter")
+    signature = PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0]
+    info = signature.signer_info
+    assert sorted(a["type"].native for a in info["signed_attrs"]) == ["content_type", "message_digest", "signing_certificate_v2"]
+    assert [a["type"].native for a in info["unsigned_attrs"]] == ["signature_time_stamp_token"]
+    assert info["digest_algorithm"]["algorithm"].native == "sha256"
+    [ess] = [a["values"][0] for a in info["signed_attrs"] if a["type"].native == "signing_certificate_v2"]
+    assert ess.dump() == as_signing_certificate_v2(signature.signer_cert).dump()
+    names = {c.chosen.subject.native["common_name"] for c in signature.signed_data["certificates"]}
+    assert names >= {"晋城市司法局", "Chengnuo Development Signing CA"}
 
-    from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes, SimpleSigner
 
-    signer = services.signer.keys.signer(services.agencies.default)
-    digest = hashlib.sha256(b"the document").digest()
-    settings = PdfCMSSignedAttributes()
-    fast = asyncio.run(signer.async_sign(digest, "sha256", use_pades=True, timestamper=services.signer.timestamper(),
-                                         signed_attr_settings=settings))
-    slow = asyncio.run(SimpleSigner.async_sign(signer, digest, "sha256", use_pades=True, timestamper=services.signer.timestamper(),
-                                               signed_attr_settings=settings))
-    (fast_info,), (slow_info,) = fast["content"]["signer_infos"], slow["content"]["signer_infos"]
-    assert sorted(a.dump() for a in fast_info["signed_attrs"]) == sorted(a.dump() for a in slow_info["signed_attrs"])
-    assert fast_info["signature"].native == slow_info["signature"].native
-    for field in ("sid", "digest_algorithm", "signature_algorithm", "version"):
-        assert fast_info[field].dump() == slow_info[field].dump()
-    assert [a["type"].native for a in fast_info["unsigned_attrs"]] == ["signature_time_stamp_token"]
-    assert [a["type"].native for a in slow_info["unsigned_attrs"]] == ["signature_time_stamp_token"]
-    certificates = {c.dump() for c in fast["content"]["certificates"]}
-    assert certificates == {c.dump() for c in slow["content"]["certificates"]}
-    for field in ("version", "digest_algorithms", "encap_content_info"):
-        assert fast["content"][field].dump() == slow["content"][field].dump()
+def test_what_depends_on_the_key_alone_is_computed_once_however_many_documents_it_signs(client, services, monkeypatch):
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.sign import attributes
+
+    issue(client, "liaison-form")  # keys loaded
+    signer = services.keys.signer(services.agencies.default)
+    key, cert = signer.signing_key.dump(), signer.signing_cert
+    parsed, described = [], []
+    real_load, real_describe = serialization.load_der_private_key, attributes.as_signing_certificate_v2
+    monkeypatch.setattr(serialization, "load_der_private_key", lambda data, *a, **k: parsed.append(data == key) or real_load(data, *a, **k))
+    monkeypatch.setattr(attributes, "as_signing_certificate_v2", lambda c, *a, **k: described.append(c is cert) or real_describe(c, *a, **k))
+    for _ in range(2):
+        _, pdf = issue(client, "liaison-form")
+        assert sigcheck.signatures(pdf, services.settings.certs_dir / "root-ca.pem")["agency"].bottom_line
+    assert (True not in parsed, True not in described) == (True, True)
+
+
+def test_in_development_healthz_says_the_timestamps_are_development_ones(client):
+    timestamp = client.get("/healthz").json["checks"]["signing"]["timestamp"]
+    assert (timestamp["ok"], timestamp["tsa"], timestamp["development"]) == (True, "development", True)
+    assert "不能独立证明签署时间" in timestamp["note"] and "proves nothing independent" in timestamp["note"]
+
+
+def test_production_refuses_to_start_without_a_tsa_url(settings):
+    with pytest.raises(ConfigurationError) as refused:
+        build_services(dataclasses.replace(settings, env="production"))
+    assert "CHENGNUO_TSA_URL" in refused.value.zh and "CHENGNUO_TSA_URL" in refused.value.en
+    assert "生产环境" in refused.value.zh and "CHENGNUO_ENV=production" in refused.value.en
+
+
+def test_an_agency_with_its_own_key_refuses_the_development_tsa(settings, tmp_path):
+    own = dataclasses.replace(settings, agencies_file=agencies_file(tmp_path, 'pkcs12 = "jc.p12"'))
+    with pytest.raises(ConfigurationError) as refused:
+        build_services(own)
+    assert "CHENGNUO_TSA_URL" in refused.value.en and "jc-justice" in refused.value.en
+
+
+def test_an_unknown_environment_is_refused():
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings(environ={"CHENGNUO_ENV": "staging"})
+    assert "CHENGNUO_ENV" in refused.value.en and "'staging'" in refused.value.en

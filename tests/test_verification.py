@@ -17,7 +17,7 @@ from service.runtime import build_services
 from service.verifying.sandbox import SandboxSettings, VerificationSandbox
 
 from . import attacks, sigcheck
-from .conftest import ROOT, sample
+from .conftest import ROOT, keyed_client, sample
 
 
 def issue(client, form_id="commitment-letter", data=None):
@@ -44,6 +44,27 @@ def test_an_issued_document_is_valid_with_its_registry_entry(client):
     assert agency["field"] == "agency" and agency["signer"] == "晋城市司法局" and agency["intact"] and agency["trusted"]
     assert agency["timestamp"] and agency["coverage"] == "entire_file"
     assert report["reasons"][0].startswith("真实有效")
+
+
+def test_a_timestamp_from_the_development_tsa_is_reported_as_proving_nothing(client):
+    _, pdf = issue(client)
+    report = check(client, pdf)
+    assert report["verdict"] == "valid", report["reasons"]
+    [agency] = report["signatures"]
+    assert agency["timestamp"] and agency["development_timestamp"] is True
+    [note] = [r for r in report["reasons_detail"] if "development TSA" in r["en"]]
+    assert note["severity"] == "info" and "不能独立证明签署时间" in note["zh"]
+    page = client.post("/api/v1/verifications", data=pdf, content_type="application/pdf", headers={"Accept": "text/html"})
+    assert "开发环境时间戳，不能独立证明时间" in page.get_data(as_text=True)
+
+
+def test_which_tsa_signed_the_timestamp_decides_whether_it_is_a_development_one(services, api_key):
+    elsewhere = dataclasses.replace(services, development_tsas=frozenset({"0" * 64}))  # as a service whose dev PKI is another
+    client = keyed_client(create_app(services=elsewhere), api_key)
+    _, pdf = issue(client)
+    report = check(client, pdf)
+    assert report["verdict"] == "valid" and report["signatures"][0]["development_timestamp"] is False
+    assert not any("development TSA" in r for r in report["reasons"])
 
 
 def test_multipart_upload_and_the_printable_page(client):

@@ -1,28 +1,36 @@
-"""Can the service sign right now? Every agency's key loads, and the TSA answers with a timestamp."""
+"""Can the service sign right now? Every agency's key loads, and the TSA answers with a timestamp — and
+is that timestamp worth anything: a development TSA's is said to be one."""
 
 from __future__ import annotations
 
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-from pyhanko.sign.timestamps import TimeStamper
+from asn1crypto import cms
+from pyhanko.sign.general import extract_certificate_info
 
 from ..agencies import Agency
 from ..errors import ChengnuoError
 from .keys import KeyStore
 from .sync import run_sync
+from .timestamps import DEVELOPMENT_NOTE, TimestampSource
+
+
+def _tsa_fingerprint(token: cms.ContentInfo) -> str:
+    """SHA-256 of the certificate that signed a timestamp token. Raises pyHanko's CMSExtractionError."""
+    return hashlib.sha256(extract_certificate_info(token["content"]).signer_cert.dump()).hexdigest()
 
 
 class SigningHealth:
     """Probes keys and the TSA; remembers the answer for ``ttl`` seconds so /healthz stays cheap."""
 
-    def __init__(self, keys: KeyStore, timestamper: Callable[[], TimeStamper], tsa_label: str, ttl: float = 30.0) -> None:
+    def __init__(self, keys: KeyStore, timestamps: TimestampSource, development_tsas: frozenset[str], ttl: float = 30.0) -> None:
         self.keys = keys
-        self.timestamper = timestamper
-        self.tsa_label = tsa_label
+        self.timestamps = timestamps
+        self.development_tsas = development_tsas
         self.ttl = ttl
         self._cached: tuple[float, dict[str, Any]] | None = None
         self._lock = threading.Lock()
@@ -38,15 +46,23 @@ class SigningHealth:
                 keys[agency.id] = {"ok": True}
             except ChengnuoError as exc:
                 keys[agency.id] = {"ok": False, "error": exc.message}
-        try:
-            digest = hashlib.sha256(b"chengnuo health probe").digest()
-            run_sync(lambda: self.timestamper().async_timestamp(digest, "sha256"))
-            tsa: dict[str, Any] = {"ok": True, "tsa": self.tsa_label}
-        except ChengnuoError as exc:
-            tsa = {"ok": False, "tsa": self.tsa_label, "error": exc.message}
-        except Exception as exc:  # noqa: BLE001 - any TSA failure means "not usable", said without internals
-            tsa = {"ok": False, "tsa": self.tsa_label, "error": f"时间戳服务不可用 / the TSA is not usable ({type(exc).__name__})"}
-        result = {"ok": all(k["ok"] for k in keys.values()) and tsa["ok"], "keys": keys, "timestamp": tsa}
+        result = {"ok": False, "keys": keys, "timestamp": self._probe_tsa()}
+        result["ok"] = all(k["ok"] for k in keys.values()) and result["timestamp"]["ok"]
         with self._lock:
             self._cached = (time.monotonic(), result)
         return result
+
+    def _probe_tsa(self) -> dict[str, Any]:
+        tsa: dict[str, Any] = {"ok": False, "tsa": self.timestamps.label, "development": self.timestamps.development}
+        digest = hashlib.sha256(b"chengnuo health probe").digest()
+        try:
+            token = run_sync(lambda: self.timestamps.timestamper().async_timestamp(digest, "sha256"))
+            tsa["ok"] = True
+            tsa["development"] = self.timestamps.development or _tsa_fingerprint(token) in self.development_tsas
+        except ChengnuoError as exc:
+            tsa["error"] = exc.message
+        except Exception as exc:  # noqa: BLE001 - any TSA failure means "not usable", said without internals
+            tsa["error"] = f"时间戳服务不可用 / the TSA is not usable ({type(exc).__name__})"
+        if tsa["development"]:
+            tsa["note"] = DEVELOPMENT_NOTE
+        return tsa

@@ -1,128 +1,98 @@
-"""RFC 3161 timestamps: the development PKI's local TSA by default, any TSA URL by configuration.
+"""Where the signatures' RFC 3161 timestamps come from, and whether that source proves anything.
 
-A timestamp that cannot be had fails the signature, and with it the request: no silent fallback to
-the local clock.
+Every timestamp is asked of a TSA over HTTP through pyHanko's client: the TSA at ``CHENGNUO_TSA_URL``,
+or, in development without one, the development PKI's TSA, served by certomancer on loopback
+(``devpki``, outside this package). A timestamp the service obtains from its own development PKI
+proves nothing independent about the time of signing: /healthz and every verification report of such
+a timestamp say so. A deployment with its own agency keys, or with ``CHENGNUO_ENV=production``,
+refuses to start without a TSA URL.
 
-The local TSA answers in-process. Most of a token never changes for one TSA certificate (its name,
-its ESS signing-certificate attribute, the certificates it embeds, its signer identifier); those
-parts are encoded once and reused as DER, which asn1crypto copies without re-encoding them. Building
-them from parsed certificates for every token cost about 4 ms of CPU, a tenth of the service's work
-per document.
+A timestamp that cannot be had fails the signature, and with it the request: no fallback to the clock.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import lru_cache
+import hashlib
+import threading
+from collections.abc import Iterable
+from pathlib import Path
 
-from asn1crypto import algos, cms, core, tsp, x509
-from cryptography.hazmat.primitives import hashes
-from pyhanko.sign import general
-from pyhanko.sign.general import simple_cms_attribute
+from asn1crypto import pem
 from pyhanko.sign.timestamps import TimeStamper
-from pyhanko.sign.timestamps.common_utils import get_nonce
-from pyhanko.sign.timestamps.requests_client import HTTPTimeStamper
-from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 
-from .keys import CachedKeySigner, encoded_certificates, encoded_signer_id
+from ..agencies import Agency
+from ..config import Settings
+from ..errors import ConfigurationError
+from .paths import PkiPaths
 
-POLICY = "1.3.6.1.4.1.4146.2.2"  # pyHanko's DummyTimeStamper's; a development TSA has no policy of its own
-
-
-@dataclass(frozen=True)
-class _Constant:
-    """DER of the parts of a token that depend only on the TSA certificate and its chain."""
-
-    tsa_name: bytes
-    content_type: bytes
-    signing_certificate: bytes
-    signer_id: bytes
-    certificates: bytes
+DEVELOPMENT_NOTE = ("开发环境的时间戳，由本服务的开发用 PKI 签发，不能独立证明签署时间 / "
+                    "a development timestamp, from the service's own development PKI: it proves nothing independent about the time of signing")
 
 
-@lru_cache(maxsize=4)
-def _constant(cert_der: bytes, chain_der: tuple[bytes, ...]) -> _Constant:
-    cert = x509.Certificate.load(cert_der)
-    certificates = [cert] + [x509.Certificate.load(der) for der in chain_der if der != cert_der]
-    return _Constant(
-        tsa_name=x509.GeneralName(name="directory_name", value=cert.subject).dump(),
-        content_type=simple_cms_attribute("content_type", "tst_info").dump(),
-        signing_certificate=simple_cms_attribute("signing_certificate", general.as_signing_certificate(cert)).dump(),
-        signer_id=encoded_signer_id(cert),
-        certificates=encoded_certificates(certificates),
-    )
+class TimestampSource:
+    """The TSA the service asks; for the development one, its loopback server starts on first use."""
+
+    def __init__(self, url: str | None, timeout: float, certs_dir: Path) -> None:
+        """``url``: None for the development PKI's TSA."""
+        self.url = url
+        self.timeout = timeout
+        self.certs_dir = certs_dir
+        self._timestamper: TimeStamper | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def development(self) -> bool:
+        return self.url is None
+
+    @property
+    def label(self) -> str:
+        return self.url or "development"
+
+    def timestamper(self) -> TimeStamper:
+        """pyHanko's HTTP client for this TSA. Raises ConfigurationError when the development PKI is
+        missing (init-pki not run, or ``devpki`` absent from an installation)."""
+        with self._lock:
+            if self._timestamper is None:
+                self._timestamper = RequestsHTTPTimeStamper(self.url or _development_tsa_url(self.certs_dir), timeout=self.timeout)
+            return self._timestamper
 
 
-class LocalTimeStamper(TimeStamper):
-    """A TSA in-process, signing with the development PKI's TSA certificate (key parsed once).
+def _development_tsa_url(certs_dir: Path) -> str:
+    try:
+        from devpki import dev_pki_server
+    except ImportError:
+        raise ConfigurationError(
+            "未配置可信时间戳服务 CHENGNUO_TSA_URL，且开发用 PKI（devpki）不可用",
+            "CHENGNUO_TSA_URL is not set and the development PKI (devpki, in the source checkout only) is not available",
+        ) from None
+    return dev_pki_server(certs_dir).tsa_url
 
-    ``clock`` supplies the time, so tests can freeze it.
+
+def timestamp_source(settings: Settings, agencies: Iterable[Agency]) -> TimestampSource:
+    """The configured TSA, or the development one where that is allowed.
+
+    Raises ConfigurationError when production (``CHENGNUO_ENV=production``) or an agency's own signing
+    key would be timestamped by the development PKI.
     """
-
-    def __init__(self, tsa: CachedKeySigner, clock: Callable[[], dt.datetime]) -> None:
-        super().__init__(include_nonce=True)
-        self._tsa = tsa
-        self._clock = clock
-        cert = tsa.signing_cert
-        assert cert is not None
-        self._parts = _constant(cert.dump(), tuple(c.dump() for c in tsa.cert_registry))
-
-    def request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        parts = self._parts
-        imprint = req["message_imprint"]
-        md_algorithm = imprint["hash_algorithm"]["algorithm"].native
-        now = self._clock()
-        info = {
-            "version": "v1",
-            "policy": tsp.ObjectIdentifier(POLICY),
-            "message_imprint": imprint,
-            "serial_number": get_nonce(),
-            "gen_time": now,
-            "tsa": x509.GeneralName.load(parts.tsa_name),
-        }
-        if req["nonce"].native is not None:
-            info["nonce"] = req["nonce"]
-        tst_info = tsp.TSTInfo(info).dump()
-        digest = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
-        digest.update(tst_info)
-        signed_attrs = cms.CMSAttributes(
-            [
-                cms.CMSAttribute.load(parts.content_type),
-                simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(now)})),
-                cms.CMSAttribute.load(parts.signing_certificate),
-                simple_cms_attribute("message_digest", digest.finalize()),
-            ]
-        )
-        digest_algorithm = algos.DigestAlgorithm({"algorithm": md_algorithm})
-        signer_info = cms.SignerInfo(
-            {
-                "version": "v1",
-                "sid": cms.SignerIdentifier.load(parts.signer_id),
-                "digest_algorithm": digest_algorithm,
-                "signature_algorithm": self._tsa.get_signature_mechanism_for_digest(md_algorithm),
-                "signed_attrs": signed_attrs,
-                "signature": self._tsa.sign_raw(signed_attrs.dump(), md_algorithm),
-            }
-        )
-        signed_data = cms.SignedData(
-            {
-                "version": "v3",
-                "digest_algorithms": cms.DigestAlgorithms((digest_algorithm,)),
-                "encap_content_info": cms.EncapsulatedContentInfo(
-                    {"content_type": cms.ContentType("tst_info"), "content": cms.ParsableOctetString(tst_info)}
-                ),
-                "certificates": cms.CertificateSet.load(parts.certificates),
-                "signer_infos": [signer_info],
-            }
-        )
-        token = cms.ContentInfo({"content_type": cms.ContentType("signed_data"), "content": signed_data})
-        return tsp.TimeStampResp({"status": tsp.PKIStatusInfo({"status": tsp.PKIStatus("granted")}), "time_stamp_token": token})
-
-    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        return self.request_tsa_response(req)
+    if not settings.tsa_url:
+        own = sorted(agency.id for agency in agencies if agency.pkcs12 is not None)
+        if settings.env == "production" or own:
+            why_zh = "生产环境" if settings.env == "production" else f"机关 {'、'.join(own)} 使用自己的签名密钥"
+            why_en = "CHENGNUO_ENV=production" if settings.env == "production" else f"agencies {', '.join(own)} sign with their own keys"
+            raise ConfigurationError(
+                f"未配置可信时间戳服务 CHENGNUO_TSA_URL（{why_zh}）：开发用时间戳不能证明签署时间，服务不启动",
+                f"CHENGNUO_TSA_URL is not set ({why_en}): a development timestamp proves nothing, so the service does not start",
+            )
+    return TimestampSource(url=settings.tsa_url or None, timeout=settings.tsa_timeout, certs_dir=settings.certs_dir)
 
 
-def http_timestamper(url: str, timeout: float) -> TimeStamper:
-    return HTTPTimeStamper(url, timeout=timeout)
+def development_tsa_fingerprints(certs_dir: Path) -> frozenset[str]:
+    """SHA-256 of the development PKI's TSA certificate, if there is one under ``certs_dir``."""
+    try:
+        data = PkiPaths(certs_dir).tsa_cert.read_bytes()
+    except OSError:
+        return frozenset()
+    if pem.detect(data):
+        _, _, data = pem.unarmor(data)
+    return frozenset({hashlib.sha256(data).hexdigest()})

@@ -48,6 +48,7 @@ class SignatureFinding:
     revision_end: int  # bytes of the file this signature covers
     reason: str
     error: str | None = None
+    timestamp_tsa_sha256: str | None = None  # of the certificate that signed the timestamp (the report knows which are development ones)
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ def _finding(signature: object, context: ValidationContext) -> SignatureFinding:
     signer, subject = _common_name(status.signing_cert)
     ts = status.timestamp_validity
     timestamp = ts.timestamp if ts is not None and ts.intact and ts.valid else None
+    tsa_sha256 = hashlib.sha256(ts.signing_cert.dump()).hexdigest() if timestamp is not None and ts.signing_cert is not None else None
     moment = timestamp or status.signer_reported_dt
     cert = status.signing_cert
     valid_then = moment is not None and cert.not_valid_before <= moment <= cert.not_valid_after
@@ -129,6 +131,7 @@ def _finding(signature: object, context: ValidationContext) -> SignatureFinding:
         timestamp=timestamp.isoformat() if timestamp else None,
         timestamp_trusted=bool(ts is not None and ts.trusted),
         cert_valid_at_signing=valid_then,
+        timestamp_tsa_sha256=tsa_sha256,
         **base,
     )
 

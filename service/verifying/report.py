@@ -48,6 +48,7 @@ class SignatureReport:
     coverage: str
     modifications: str | None
     certification: bool
+    development_timestamp: bool = False  # the timestamp comes from the service's development PKI: it proves nothing
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,11 @@ def _iso(value: dt.datetime | None, zone: dt.tzinfo | None) -> str | None:
 
 
 def build_report(
-    analysis: PdfAnalysis, record: DocumentRecord | None, agency_name: str | None, now: dt.datetime
+    analysis: PdfAnalysis, record: DocumentRecord | None, agency_name: str | None, now: dt.datetime,
+    development_tsas: frozenset[str] = frozenset(),
 ) -> VerificationReport:
+    """``development_tsas``: SHA-256 of the development PKI's TSA certificates; a timestamp they signed
+    is reported as proving nothing about the time of signing."""
     reasons: list[Reason] = []
 
     def add(zh: str, en: str, severity: str) -> None:
@@ -177,6 +181,12 @@ def build_report(
                 add("签名版本与登记簿中签发的文书不一致（可能为伪造）",
                     "the signed revision differs from the document the registry issued (possibly forged)", INVALID)
 
+    developmental = [f for f in analysis.signatures if f.timestamp and f.timestamp_tsa_sha256 in development_tsas]
+    for finding in developmental:
+        add(f"{finding.field} 的时间戳来自本服务开发环境的测试时间戳服务，不能独立证明签署时间",
+            f"the timestamp of {finding.field} comes from the service's development TSA: it proves nothing independent "
+            "about the time of signing", "info")
+
     severities = {reason.severity for reason in reasons}
     verdict = INVALID if INVALID in severities else INDETERMINATE if INDETERMINATE in severities else VALID
     if verdict == VALID:
@@ -186,7 +196,7 @@ def build_report(
     signatures = tuple(
         SignatureReport(field=f.field, role=_role(record, f), signer=f.signer, intact=f.intact, trusted=f.trusted,
                         signed_at=f.signed_at, timestamp=f.timestamp, coverage=f.coverage, modifications=f.modifications,
-                        certification=f.certification)
+                        certification=f.certification, development_timestamp=f in developmental)
         for f in analysis.signatures
     )
     return VerificationReport(verdict, tuple(reasons), document, signatures, changes, checked_at=now.isoformat(timespec="seconds"))

@@ -50,6 +50,8 @@ class SignatureReportSchema(Schema):
     coverage = fields.String(required=True)
     modifications = fields.String(**NULLABLE)
     certification = fields.Boolean(required=True, metadata={"description": "the issuing agency's certification signature"})
+    development_timestamp = fields.Boolean(required=True, metadata={
+        "description": "the timestamp comes from the service's development PKI: it proves no time independently"})
 
 
 class VerificationReportSchema(Schema):

@@ -1,0 +1,105 @@
+"""The declared PKI's services on loopback: its TSA, its CRLs, its OCSP responder and its certificates,
+answered by certomancer's own WSGI application (the Animator) in a thread.
+
+A process serves at the address init-pki chose (``certs/dev-pki.json``), which the certificates name
+in their CRL distribution points (and the test signers' in their OCSP locations). If that port is
+taken (another process of this checkout serves it), the process serves its own TSA on a free port:
+revocation data is then answered by that other process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from urllib.parse import urlsplit
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from certomancer.integrations.animator import Animator, AnimatorArchStore
+
+from .declaration import DevPki, load_dev_pki
+
+log = logging.getLogger(__name__)
+
+
+class _Quiet(WSGIRequestHandler):
+    """No log line per request: the service's log has its own."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _WholeSeconds(Animator):
+    """certomancer's Animator, answering at the current time to the second: NSS (pdfsig) refuses an OCSP
+    response whose times carry fractions of a second."""
+
+    def at_time(self, request: object) -> dt.datetime:
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+class DevPkiServer:
+    """certomancer's Animator for the declared PKI, on 127.0.0.1, in a daemon thread."""
+
+    def __init__(self, pki: DevPki, port: int | None = None) -> None:
+        """``port``: None for the declared one, 0 for any free one. Raises OSError if it is taken."""
+        self.pki = pki
+        self.served: Counter[str] = Counter()  # requests by kind of service: tsa, ocsp, crls, certs
+        animator = _WholeSeconds(AnimatorArchStore({pki.arch.arch_label: pki.arch}), with_web_ui=False, allow_time_override=False)
+
+        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            parts = environ.get("PATH_INFO", "").split("/")
+            self.served[parts[2] if len(parts) > 2 else ""] += 1
+            return animator(environ, start_response)
+
+        declared = urlsplit(pki.url).port
+        self._server = make_server("127.0.0.1", declared if port is None else port, app, server_class=_ThreadingServer,
+                                   handler_class=_Quiet)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="dev-pki", daemon=True)
+        self._thread.start()
+
+    @property
+    def serves_declared_address(self) -> bool:
+        return self.url == self.pki.url
+
+    @property
+    def tsa_url(self) -> str:
+        return f"{self.url}/{self.pki.tsa_path}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+_servers: dict[Path, DevPkiServer] = {}
+_lock = threading.Lock()
+
+
+def dev_pki_server(certs_dir: Path) -> DevPkiServer:
+    """This process's server of the PKI under ``certs_dir``, started on first use.
+
+    Raises ConfigurationError when the PKI is incomplete (init-pki not run).
+    """
+    key = certs_dir.resolve()
+    with _lock:
+        server = _servers.get(key)
+        if server is None:
+            pki = load_dev_pki(certs_dir)
+            try:
+                server = DevPkiServer(pki)
+            except OSError:
+                server = DevPkiServer(pki, port=0)
+                log.info("the development PKI's address %s is taken (another process serves it); this process's TSA "
+                         "answers at %s", pki.url, server.url)
+            _servers[key] = server
+        return server

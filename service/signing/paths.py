@@ -1,0 +1,59 @@
+"""Where the files of the development PKI lie under ``certs/`` (``devpki`` writes them; the service reads
+the agencies' PKCS#12 files, the passphrase and the development TSA's certificate).
+
+    certs/root-ca.pem              trust anchor (give it to validators: pdfsig, pyHanko, Adobe)
+    certs/intermediate-ca.pem      embedded in every signature with the signer's certificate
+    certs/tsa.pem                  the development TSA's certificate: timestamps it signed say so
+    certs/dev-pki.json             where the development PKI's services answer on loopback
+    certs/agencies/<id>.p12        each agency's signing key and certificate chain
+    certs/private/                 the declaration's keys and the passphrase (mode 0700; never in git, logs or responses)
+
+A deployment points the service at its own PKCS#12 files and trust roots instead (``agencies.toml``
+``pkcs12``/``passphrase_file``, ``CHENGNUO_TRUST_ROOTS``, ``CHENGNUO_TSA_URL``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class PkiPaths:
+    root: Path
+
+    @property
+    def root_cert(self) -> Path:
+        return self.root / "root-ca.pem"
+
+    @property
+    def intermediate_cert(self) -> Path:
+        return self.root / "intermediate-ca.pem"
+
+    @property
+    def tsa_cert(self) -> Path:
+        return self.root / "tsa.pem"
+
+    @property
+    def services_file(self) -> Path:
+        return self.root / "dev-pki.json"
+
+    @property
+    def private(self) -> Path:
+        return self.root / "private"
+
+    @property
+    def keys(self) -> Path:
+        return self.private / "keys"
+
+    @property
+    def passphrase_file(self) -> Path:
+        return self.private / "passphrase"
+
+    def agency(self, agency_id: str) -> Path:
+        return self.root / "agencies" / f"{agency_id}.p12"
+
+
+def read_passphrase(path: Path) -> bytes:
+    """Raises OSError."""
+    return path.read_bytes().strip()
