@@ -194,16 +194,10 @@ def cmd_templates_check(args: argparse.Namespace) -> int:
 
 def cmd_init_pki(_args: argparse.Namespace) -> int:
     from .agencies import load_agencies
-    from .errors import ConfigurationError
+    from .signing.paths import development_pki
 
-    try:
-        from devpki import init_pki  # the development PKI's generator: in the source checkout, not in the package
-    except ImportError:
-        raise ConfigurationError("开发用 PKI（devpki）只在源码目录中提供；生产环境请配置自己的密钥和时间戳服务",
-                                 "the development PKI (devpki) comes with the source checkout only; "
-                                 "a deployment configures its own keys and TSA") from None
     settings = load_settings()
-    created = init_pki(settings.certs_dir, load_agencies(settings.agencies_file).by_id.values())
+    created = development_pki().init_pki(settings.certs_dir, load_agencies(settings.agencies_file).by_id.values())
     if created:
         for item in created:
             print(f"created  {item}")

@@ -24,7 +24,7 @@ from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from ..agencies import Agency
 from ..config import Settings
 from ..errors import ConfigurationError
-from .paths import PkiPaths
+from .paths import PkiPaths, development_pki
 
 DEVELOPMENT_NOTE = ("开发环境的时间戳，由本服务的开发用 PKI 签发，不能独立证明签署时间 / "
                     "a development timestamp, from the service's own development PKI: it proves nothing independent about the time of signing")
@@ -59,14 +59,7 @@ class TimestampSource:
 
 
 def _development_tsa_url(certs_dir: Path) -> str:
-    try:
-        from devpki import dev_pki_server
-    except ImportError:
-        raise ConfigurationError(
-            "未配置可信时间戳服务 CHENGNUO_TSA_URL，且开发用 PKI（devpki）不可用",
-            "CHENGNUO_TSA_URL is not set and the development PKI (devpki, in the source checkout only) is not available",
-        ) from None
-    return dev_pki_server(certs_dir).tsa_url
+    return development_pki().dev_pki_server(certs_dir).tsa_url
 
 
 def timestamp_source(settings: Settings, agencies: Iterable[Agency]) -> TimestampSource:
