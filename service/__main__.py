@@ -194,7 +194,7 @@ def cmd_templates_check(args: argparse.Namespace) -> int:
 
 def cmd_init_pki(_args: argparse.Namespace) -> int:
     from .agencies import load_agencies
-    from .signing.paths import development_pki
+    from .runtime import development_pki
 
     settings = load_settings()
     created = development_pki().init_pki(settings.certs_dir, load_agencies(settings.agencies_file).by_id.values())

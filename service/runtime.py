@@ -3,28 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from zoneinfo import ZoneInfo
 
 from .agencies import Agencies, load_agencies
 from .audit import AuditLog
 from .auth.api_keys import ApiKeys
 from .auth.users import Users
-from .config import Settings
+from .config import PROJECT_ROOT, Settings
+from .converting import Converter
+from .converting.pool import ConverterPool, PoolSettings
+from .errors import ConfigurationError
 from .forms import CATALOGUE
 from .metrics import Metrics
 from .registry.db import make_engine
 from .registry.documents import DocumentRegistry
-from .storage.folder import FileStore
 from .registry.instances import Instances
-from .converting import Converter
-from .converting.pool import ConverterPool, PoolSettings
 from .rendering.docx_render import DocxRenderer
 from .signing.certify import DocumentSigner
 from .signing.health import SigningHealth
 from .signing.keys import KeyStore
 from .signing.timestamps import TimestampSource, development_tsa_fingerprints, timestamp_source
+from .storage.folder import FileStore
 from .verifying.sandbox import SandboxSettings, VerificationSandbox
 
 
@@ -57,6 +61,20 @@ class Services:
         self.converter.stop()
         self.sandbox.stop()
         self.registry.engine.dispose()
+
+
+def development_pki() -> ModuleType:
+    """The ``devpki`` package of the source checkout, wherever the command runs from (it is not installed with
+    the service). Raises ConfigurationError when there is none: a deployment brings its own keys and TSA."""
+    try:
+        return importlib.import_module("devpki")
+    except ImportError:
+        if (PROJECT_ROOT / "devpki" / "__init__.py").is_file() and str(PROJECT_ROOT) not in sys.path:
+            sys.path.append(str(PROJECT_ROOT))
+            return importlib.import_module("devpki")
+        raise ConfigurationError("开发用 PKI（devpki）只在源码目录中提供；生产环境请配置自己的密钥和时间戳服务（CHENGNUO_TSA_URL）",
+                                 "the development PKI (devpki) comes with the source checkout only; a deployment configures "
+                                 "its own keys and TSA (CHENGNUO_TSA_URL)") from None
 
 
 def template_labels() -> dict[str, list[str]]:
@@ -96,7 +114,8 @@ def build_services(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or (lambda: dt.datetime.now(zone))
     agencies = load_agencies(settings.agencies_file)
-    timestamps = timestamp_source(settings, agencies.by_id.values())
+    timestamps = timestamp_source(settings, agencies.by_id.values(),
+                                  development_url=lambda: development_pki().dev_pki_server(settings.certs_dir).tsa_url)
     development_tsas = development_tsa_fingerprints(settings.certs_dir)
     keys = KeyStore(settings.certs_dir)
     engine = make_engine(settings.database)

@@ -1,1 +1,1 @@
-"""The registry: documents, number counters and idempotency keys (SQLAlchemy), and the file store."""
+"""The registry: documents, number counters, idempotency keys, processes and the audit trail's tables (SQLAlchemy), and the schema's migrations (Alembic)."""

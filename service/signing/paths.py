@@ -14,28 +14,8 @@ A deployment points the service at its own PKCS#12 files and trust roots instead
 
 from __future__ import annotations
 
-import importlib
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-
-from ..config import PROJECT_ROOT
-from ..errors import ConfigurationError
-
-
-def development_pki() -> ModuleType:
-    """The ``devpki`` package of the source checkout, wherever the command runs from (it is not installed with
-    the service). Raises ConfigurationError when there is none: a deployment brings its own keys and TSA."""
-    try:
-        return importlib.import_module("devpki")
-    except ImportError:
-        if (PROJECT_ROOT / "devpki" / "__init__.py").is_file() and str(PROJECT_ROOT) not in sys.path:
-            sys.path.append(str(PROJECT_ROOT))
-            return importlib.import_module("devpki")
-        raise ConfigurationError("开发用 PKI（devpki）只在源码目录中提供；生产环境请配置自己的密钥和时间戳服务（CHENGNUO_TSA_URL）",
-                                 "the development PKI (devpki) comes with the source checkout only; a deployment configures "
-                                 "its own keys and TSA (CHENGNUO_TSA_URL)") from None
 
 
 @dataclass(frozen=True)

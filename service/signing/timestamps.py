@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from asn1crypto import pem
@@ -24,7 +24,7 @@ from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from ..agencies import Agency
 from ..config import Settings
 from ..errors import ConfigurationError
-from .paths import PkiPaths, development_pki
+from .paths import PkiPaths
 
 DEVELOPMENT_NOTE = ("开发环境的时间戳，由本服务的开发用 PKI 签发，不能独立证明签署时间 / "
                     "a development timestamp, from the service's own development PKI: it proves nothing independent about the time of signing")
@@ -33,11 +33,11 @@ DEVELOPMENT_NOTE = ("开发环境的时间戳，由本服务的开发用 PKI 签
 class TimestampSource:
     """The TSA the service asks; for the development one, its loopback server starts on first use."""
 
-    def __init__(self, url: str | None, timeout: float, certs_dir: Path) -> None:
-        """``url``: None for the development PKI's TSA."""
+    def __init__(self, url: str | None, timeout: float, development_url: Callable[[], str]) -> None:
+        """``url``: None for the development PKI's TSA, whose address ``development_url`` gives (starting it)."""
         self.url = url
         self.timeout = timeout
-        self.certs_dir = certs_dir
+        self.development_url = development_url
         self._timestamper: TimeStamper | None = None
         self._lock = threading.Lock()
 
@@ -54,16 +54,12 @@ class TimestampSource:
         missing (init-pki not run, or ``devpki`` absent from an installation)."""
         with self._lock:
             if self._timestamper is None:
-                self._timestamper = RequestsHTTPTimeStamper(self.url or _development_tsa_url(self.certs_dir), timeout=self.timeout)
+                self._timestamper = RequestsHTTPTimeStamper(self.url or self.development_url(), timeout=self.timeout)
             return self._timestamper
 
 
-def _development_tsa_url(certs_dir: Path) -> str:
-    return development_pki().dev_pki_server(certs_dir).tsa_url
-
-
-def timestamp_source(settings: Settings, agencies: Iterable[Agency]) -> TimestampSource:
-    """The configured TSA, or the development one where that is allowed.
+def timestamp_source(settings: Settings, agencies: Iterable[Agency], development_url: Callable[[], str]) -> TimestampSource:
+    """The configured TSA, or the development one (``development_url``) where that is allowed.
 
     Raises ConfigurationError when production (``CHENGNUO_ENV=production``) or an agency's own signing
     key would be timestamped by the development PKI.
@@ -77,7 +73,7 @@ def timestamp_source(settings: Settings, agencies: Iterable[Agency]) -> Timestam
                 f"未配置可信时间戳服务 CHENGNUO_TSA_URL（{why_zh}）：开发用时间戳不能证明签署时间，服务不启动",
                 f"CHENGNUO_TSA_URL is not set ({why_en}): a development timestamp proves nothing, so the service does not start",
             )
-    return TimestampSource(url=settings.tsa_url or None, timeout=settings.tsa_timeout, certs_dir=settings.certs_dir)
+    return TimestampSource(url=settings.tsa_url or None, timeout=settings.tsa_timeout, development_url=development_url)
 
 
 def development_tsa_fingerprints(certs_dir: Path) -> frozenset[str]:
