@@ -188,20 +188,30 @@ def test_concurrent_appends_stay_linear(log: AuditLog) -> None:
     assert [e.seq for e in log.entries(limit=1000)] == list(range(200, 0, -1))
 
 
+# Appends entries from its own process: ``APPEND URL HEAD NAME COUNT`` (COUNT "forever": until killed), saying
+# "ready" once its log is open.
+APPEND = (
+    "import datetime as dt, itertools, sys\n"
+    "from pathlib import Path\n"
+    "from service.audit import AuditLog\n"
+    "from service.registry.db import make_engine\n"
+    "log = AuditLog(make_engine(sys.argv[1]), Path(sys.argv[2]), lambda: dt.datetime.now(dt.timezone.utc))\n"
+    "print('ready', flush=True)\n"
+    "for i in itertools.count() if sys.argv[4] == 'forever' else range(int(sys.argv[4])):\n"
+    "    log.record(actor='proc', action='issue', object=f'{sys.argv[3]}-{i}', outcome='ok')\n"
+)
+
+
+def append_from_processes(url: str, head: Path, processes: int, count: int) -> None:
+    procs = [subprocess.Popen([sys.executable, "-c", APPEND, url, str(head), str(n), str(count)], cwd=ROOT, stdout=subprocess.DEVNULL)
+             for n in range(processes)]
+    assert [p.wait(timeout=120) for p in procs] == [0] * processes
+
+
 def test_concurrent_appends_from_several_processes_stay_linear(tmp_path: Path) -> None:
     db, head = tmp_path / "registry.db", tmp_path / "audit.head"
     make_engine(f"sqlite:///{db}").dispose()
-    script = (
-        "import datetime as dt, sys\n"
-        "from pathlib import Path\n"
-        "from service.audit import AuditLog\n"
-        "from service.registry.db import make_engine\n"
-        "log = AuditLog(make_engine(sys.argv[1]), Path(sys.argv[2]), lambda: dt.datetime.now(dt.timezone.utc))\n"
-        "for i in range(20):\n"
-        "    log.record(actor='proc', action='issue', object=f'{sys.argv[3]}-{i}', outcome='ok')\n"
-    )
-    procs = [subprocess.Popen([sys.executable, "-c", script, f"sqlite:///{db}", str(head), str(n)], cwd=ROOT) for n in range(3)]
-    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    append_from_processes(f"sqlite:///{db}", head, 3, 20)
     log = AuditLog(make_engine(f"sqlite:///{db}"), head, Clock())
     check = log.verify()
     assert (check.ok, check.entries) == (True, 60)
@@ -257,24 +267,12 @@ def test_entries_newest_first_filtered_and_paged(log: AuditLog) -> None:
     assert log.entries(action="nothing") == []
 
 
-APPEND_FOREVER = (
-    "import datetime as dt, sys\n"
-    "from pathlib import Path\n"
-    "from service.audit import AuditLog\n"
-    "from service.registry.db import make_engine\n"
-    "log = AuditLog(make_engine(sys.argv[1]), Path(sys.argv[2]), lambda: dt.datetime.now(dt.timezone.utc))\n"
-    "print('ready', flush=True)\n"
-    "while True:\n"
-    "    log.record(actor='proc', action='issue', object='doc', outcome='ok')\n"
-)
-
-
 def test_a_kill_at_any_moment_leaves_a_chain_that_verifies(tmp_path: Path) -> None:
     """kill -9 while entries are appended in a loop, ten times: every time, the head and the chain agree."""
     db, head = tmp_path / "registry.db", tmp_path / "audit.head"
     make_engine(f"sqlite:///{db}").dispose()
     for kill in range(10):
-        proc = subprocess.Popen([sys.executable, "-c", APPEND_FOREVER, f"sqlite:///{db}", str(head)], cwd=ROOT,
+        proc = subprocess.Popen([sys.executable, "-c", APPEND, f"sqlite:///{db}", str(head), "doc", "forever"], cwd=ROOT,
                                 stdout=subprocess.PIPE, text=True)
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(0.05 + 0.037 * kill)

@@ -29,6 +29,7 @@ from .test_api import (  # noqa: F401 - collected again, on PostgreSQL
 )
 from .test_audit import (  # noqa: F401 - collected again, on PostgreSQL
     Clock,
+    append_from_processes,
     test_a_head_older_than_the_chain_stays_reported_after_more_entries,
     test_a_mismatch_is_never_healed_by_later_entries_until_acknowledged,
     test_altered_entry_is_caught_at_that_seq,
@@ -61,17 +62,7 @@ def log(tmp_path: Path, pg_url: str) -> AuditLog:
 
 def test_appends_from_several_processes_stay_linear_on_postgresql(tmp_path: Path, pg_url: str) -> None:
     head = tmp_path / "audit.head"
-    script = (
-        "import datetime as dt, sys\n"
-        "from pathlib import Path\n"
-        "from service.audit import AuditLog\n"
-        "from service.registry.db import make_engine\n"
-        "log = AuditLog(make_engine(sys.argv[1]), Path(sys.argv[2]), lambda: dt.datetime.now(dt.timezone.utc))\n"
-        "for i in range(30):\n"
-        "    log.record(actor='proc', action='issue', object=f'{sys.argv[3]}-{i}', outcome='ok')\n"
-    )
-    processes = [subprocess.Popen([sys.executable, "-c", script, pg_url, str(head), str(n)], cwd=ROOT) for n in range(4)]
-    assert [p.wait(timeout=120) for p in processes] == [0] * 4
+    append_from_processes(pg_url, head, 4, 30)
     check = AuditLog(make_engine(pg_url), head, Clock()).verify()
     assert (check.ok, check.entries) == (True, 120)
 
