@@ -125,7 +125,7 @@ def registry_state(services: Services, record: DocumentRecord) -> RegistryState:
 def document_file(services: Services, principal: Principal, document_id: str, kind: str) -> tuple[DocumentRecord, bytes]:
     """The issued PDF (``kind="pdf"``) or rendered DOCX; raises NotFound when not visible or not issued."""
     record = get_document(services, principal, document_id)
-    if record.status != "issued":
+    if not record.issued:
         raise NotFound("该文书未签发或已作废，无法下载", f"document {document_id} is {record.status}; there is nothing to download",
                        code="document_not_available")
     content = services.files.get(record.pdf_path if kind == "pdf" else record.docx_path)

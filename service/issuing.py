@@ -172,6 +172,7 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
             docx_path=docx_path,
             pdf_size=len(pdf),
             now=services.now(),
+            awaiting=any(party.present(stored_data) for party in spec.signers),
         )
         lap("store")
     except ChengnuoError as exc:

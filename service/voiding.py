@@ -7,7 +7,7 @@ import logging
 
 from .auth.principal import Principal, authorize_void
 from .errors import Conflict, InvalidData
-from .registry.documents import DocumentRecord
+from .registry.documents import ISSUED, DocumentRecord
 from .runtime import Services
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ def void(services: Services, principal: Principal, document_id: str, reason: obj
         raise InvalidData({"reason": ["作废须说明原因 / a reason is required"]})
     if len(reason) > 500:
         raise InvalidData({"reason": ["不能超过 500 个字符 / may be at most 500 characters long"]})
-    voidable = ("issued", "issuing") if principal.role == "operator" else ("issued",)
+    voidable = ("issuing", *ISSUED) if principal.role == "operator" else ISSUED
     if not services.registry.void(document_id, reason.strip(), services.now(), only=voidable):
         raise Conflict(f"该文书当前状态为 {record.status}，不能作废", f"the document is {record.status}; only issued documents can be voided",
                        code="not_voidable")

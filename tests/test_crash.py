@@ -109,4 +109,4 @@ def test_kill_9_while_issuing_leaves_nothing_issuing_and_the_audit_intact(tmp_pa
     assert audited == {f"document:{document_id}" for document_id in interrupted}
     assert cli(env, "audit", "verify").returncode == 0
     final = statuses(database)
-    assert "issuing" not in final and len(final["issued"]) == len(clients.issued)
+    assert "issuing" not in final and len(final["awaiting_signatures"]) == len(clients.issued)

@@ -20,7 +20,7 @@ from service.audit import AuditLog
 from service.auth.api_keys import ApiKeys
 from service.registry import schema
 from service.registry.db import make_engine
-from service.registry.tables import documents, idempotency_keys, metadata, users
+from service.registry.tables import documents, idempotency_keys, metadata, revisions, users
 
 from .conftest import ROOT
 
@@ -58,6 +58,11 @@ def test_a_populated_database_of_the_baseline_is_upgraded_without_losing_a_row(u
         conn.execute(text(
             "INSERT INTO documents (id, serial, form, agency, status, subject, data, created_at) "
             "VALUES ('d1', '2026-00000001-ABCD', 'liaison-form', 'jc-justice', 'issuing', '陈秀兰', '{}', :now)"), {"now": now})
+        for doc_id, form, digest in (("d2", "commitment-letter", "a" * 64), ("d3", "liaison-form", "b" * 64)):
+            conn.execute(text(
+                "INSERT INTO documents (id, serial, form, agency, status, subject, data, created_at, issued_at, sha256, pdf_path, pdf_size) "
+                f"VALUES ('{doc_id}', '2026-0000000{doc_id[1]}-ABCD', '{form}', 'jc-justice', 'issued', '', '{{}}', :now, :now, "
+                f"'{digest}', '2026/03/{doc_id}.pdf', 1000)"), {"now": now})
         conn.execute(text("INSERT INTO idempotency_keys (key, request_hash, created_at) VALUES ('k', 'h', :now)"), {"now": now})
         conn.execute(text("INSERT INTO users (id, username, password_hash, role, created_at, failed_logins) "
                           "VALUES ('u1', 'wang', 'x', 'clerk', :now, 0)"), {"now": now})
@@ -65,6 +70,10 @@ def test_a_populated_database_of_the_baseline_is_upgraded_without_losing_a_row(u
     with engine.connect() as conn:
         row = conn.execute(select(documents).where(documents.c.id == "d1")).one()
         assert (row.serial, row.subject, row.status, row.owner) == ("2026-00000001-ABCD", "陈秀兰", "issuing", None)
+        issued = {r.id: r.status for r in conn.execute(select(documents.c.id, documents.c.status).where(documents.c.id != "d1"))}
+        assert issued == {"d2": "awaiting_signatures", "d3": "completed"}
+        assert conn.execute(select(revisions.c.document_id, revisions.c.number, revisions.c.sha256).order_by(revisions.c.document_id)).all() == \
+            [("d2", 0, "a" * 64), ("d3", 0, "b" * 64)]
         assert conn.execute(select(users.c.username)).scalars().all() == ["wang"]
         assert conn.execute(select(idempotency_keys.c.key)).scalars().all() == ["k"]
         assert "instances" in inspect(conn).get_table_names()
@@ -76,10 +85,10 @@ def test_a_populated_database_of_the_baseline_is_upgraded_without_losing_a_row(u
 def test_a_database_made_before_migrations_is_stamped_and_upgraded(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = make_engine(url, migrate=False)
-    early = MetaData()  # the first release's create_all: three tables, no owner columns
+    early = MetaData()  # the first release's create_all: three tables, without the columns added since
     for name in ("documents", "counters", "idempotency_keys"):
         Table(name, early, *[Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable, index=c.index, unique=c.unique)
-                              for c in metadata.tables[name].columns if c.name != "owner"])
+                              for c in metadata.tables[name].columns if c.name not in ("owner", "revision")])
     early.create_all(engine)
     schema.upgrade(engine)
     with engine.connect() as conn:

@@ -91,7 +91,7 @@ def test_voiding_on_the_page_needs_the_confirmation(app, services):
     record = issue(services, "liaison-form", sample("liaison-form"), principal=OPERATOR, agency_id="jc-justice").document
     client, token = signed_in(app, services, role="supervisor")
     unconfirmed = client.post(f"/documents/{record.id}/void", data={"reason": "错误", "csrf_token": token})
-    assert unconfirmed.status_code == 422 and services.registry.get(record.id).status == "issued"
+    assert unconfirmed.status_code == 422 and services.registry.get(record.id).status == "completed"
     done = client.post(f"/documents/{record.id}/void", data={"reason": "错误", "confirm": "yes", "csrf_token": token})
     assert done.status_code == 302 and services.registry.get(record.id).status == "voided"
     clerk, clerk_token = signed_in(app, services)

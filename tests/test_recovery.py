@@ -89,7 +89,7 @@ def test_the_idempotency_key_of_a_killed_request_is_released_for_the_retry(datab
     principal = dataclasses.replace(OPERATOR, kind="key", id="case-7")
     retried = issue(recovering, "liaison-form", sample("liaison-form"), principal=principal, agency_id="jc-justice",
                     idempotency_key="retry-me")
-    assert retried.document.status == "issued" and retried.document.id != half["id"]
+    assert retried.document.status == "completed" and retried.document.id != half["id"]
 
 
 def test_a_process_on_another_machine_is_gone_only_when_its_heartbeat_is_stale(recovering):
@@ -131,7 +131,7 @@ def test_the_operator_voids_a_stuck_document_and_its_process_then_fails_cleanly(
     assert (voided.status, voided.void_reason) == ("voided", "进程挂起，人工作废")
     assert services.audit.entries(limit=1, action="void")[0].detail["was"] == "issuing"
     with pytest.raises(Conflict):
-        services.registry.complete(stuck.id, sha256="0" * 64, pdf_path="x", docx_path="y", pdf_size=1, now=now)
+        services.registry.complete(stuck.id, sha256="0" * 64, pdf_path="x", docx_path="y", pdf_size=1, now=now, awaiting=False)
 
 
 def test_the_cli_voids_a_stuck_document(settings, services):

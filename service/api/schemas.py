@@ -155,7 +155,7 @@ class IdempotencySchema(Schema):
 
 
 def _file_link(kind: str) -> Callable[[DocumentRecord], str | None]:
-    return lambda record: url_for(f"documents_api.{kind}", document_id=record.id) if record.status == "issued" else None
+    return lambda record: url_for(f"documents_api.{kind}", document_id=record.id) if record.issued else None
 
 
 class DocumentLinksSchema(Schema):
@@ -174,7 +174,7 @@ class DocumentSchema(Schema):
     agency = fields.String(required=True)
     serial = fields.String(required=True)
     number = fields.String(required=True, allow_none=True, metadata={"description": "the official number, if the form has one"})
-    status = fields.String(required=True, validate=validate.OneOf(["issuing", "issued", "voided"]))
+    status = fields.String(required=True, validate=validate.OneOf(["issuing", "awaiting_signatures", "completed", "voided"]))
     sha256 = fields.String(required=True, allow_none=True, metadata={"description": "of the signed PDF"})
     created_at = fields.DateTime(required=True)
     issued_at = fields.DateTime(required=True, allow_none=True)

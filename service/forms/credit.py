@@ -131,7 +131,8 @@ FORMS = (
         schema=CreditToleranceSchema,
         template="credit-commitment-tolerance.docx",
         seal=None,
-        signers=(Party("subject", "承诺主体名称（行政相对人）"), Party("proxy", "委托代理人")),
+        signers=(Party("subject", "承诺主体名称（行政相对人）"),
+                 Party("proxy", "委托代理人", present=lambda data: data.get("proxy") is not None)),
         subject=_subject,
         derive=_tolerance_values,
         # matter_category and the credit flag only gate the form; the materials print as missing_text.

@@ -13,12 +13,29 @@ from .fields import FormSchema
 RESERVED_CONTEXT = frozenset({"number", "serial", "verify_url", "qr", "agency", "issued_on", "form"})
 
 
+# Parties who sign as the agency's staff, with their own certificates; every other party signs as a
+# person outside the agency (online, or at the window), with a certificate made for that one signature.
+STAFF_ROLES = frozenset({"handler", "verifier", "onsite_inspector"})
+
+
+def _always(data: Mapping[str, Any]) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Party:
-    """Someone who signs or seals the paper form, and the printed label their signature goes beside."""
+    """Someone who signs or seals the paper form, and the printed label their signature goes beside.
+
+    ``present`` says, from the form's data, whether this party takes part (no 委托代理人 when nobody acts
+    for the applicant): a party present is required; one absent is skipped."""
 
     role: str  # "agency", "applicant", "verifier", "onsite_inspector", "proxy" …
     label: str  # the form's own words, e.g. "行政机关（公章）", "申请人签名"
+    present: Callable[[Mapping[str, Any]], bool] = _always
+
+    @property
+    def staff(self) -> bool:
+        return self.role in STAFF_ROLES
 
 
 @dataclass(frozen=True)

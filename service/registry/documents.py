@@ -1,4 +1,8 @@
-"""Registry queries: reserve a document (drawing its numbers), complete it, void it, find it."""
+"""Registry queries: reserve a document (drawing its numbers), complete it, add the revisions its parties sign,
+void it, find it.
+
+A document is ``issuing`` while the pipeline runs, then ``awaiting_signatures`` until every party the form
+requires has signed (or ``completed`` at once when nobody else signs), and may be ``voided``."""
 
 from __future__ import annotations
 
@@ -14,7 +18,27 @@ from sqlalchemy.exc import IntegrityError
 from . import numbering
 from ..agencies import Agency
 from ..errors import Conflict, NotFound
-from .tables import documents, idempotency_keys
+from .tables import documents, idempotency_keys, revisions
+
+ISSUED = ("awaiting_signatures", "completed")  # the states of a document that was issued and is not voided
+
+
+@dataclass(frozen=True)
+class RevisionRecord:
+    document_id: str
+    number: int
+    sha256: str
+    pdf_path: str
+    size: int
+    party: str | None
+    signer: str | None
+    kind: str | None
+    created_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> RevisionRecord:
+        m = row._mapping
+        return cls(**{name: m[name] for name in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
@@ -37,6 +61,12 @@ class DocumentRecord:
     void_reason: str | None
     request_id: str | None
     owner: str | None
+    revision: int
+
+    @property
+    def issued(self) -> bool:
+        """Issued and not voided: its files may be read and its parties may sign."""
+        return self.status in ISSUED
 
     @classmethod
     def from_row(cls, row: Any) -> DocumentRecord:
@@ -96,23 +126,54 @@ class DocumentRegistry:
                 conn.execute(update(idempotency_keys).where(idempotency_keys.c.key == idempotency_key).values(document_id=document_id))
         return DocumentRecord.from_row(row)
 
-    def complete(self, document_id: str, *, sha256: str, pdf_path: str, docx_path: str, pdf_size: int, now: dt.datetime) -> DocumentRecord:
-        """Marks an ``issuing`` document issued. Raises Conflict if it is no longer issuing (an operator voided it
+    def complete(self, document_id: str, *, sha256: str, pdf_path: str, docx_path: str, pdf_size: int, now: dt.datetime,
+                 awaiting: bool) -> DocumentRecord:
+        """Marks an ``issuing`` document issued (``awaiting_signatures``, or ``completed`` when nobody else signs)
+        and records its revision 0. Raises Conflict if it is no longer issuing (an operator voided it
         meanwhile), NotFound if there is no such document."""
         with self.engine.begin() as conn:
             row = conn.execute(
                 update(documents)
                 .where(documents.c.id == document_id, documents.c.status == "issuing")
-                .values(status="issued", sha256=sha256, pdf_path=pdf_path, docx_path=docx_path, pdf_size=pdf_size, issued_at=now)
+                .values(status="awaiting_signatures" if awaiting else "completed", sha256=sha256, pdf_path=pdf_path,
+                        docx_path=docx_path, pdf_size=pdf_size, issued_at=now, revision=0)
                 .returning(*documents.c)
             ).first()
+            if row is not None:
+                conn.execute(insert(revisions).values(document_id=document_id, number=0, sha256=sha256, pdf_path=pdf_path,
+                                                      size=pdf_size, created_at=now))
         if row is None:
             current = self.get(document_id)
             raise Conflict(f"文书在签发过程中被作废：{current.void_reason or ''}", "the document was voided while it was being issued",
                            code="voided_while_issuing")
         return DocumentRecord.from_row(row)
 
-    def void(self, document_id: str, reason: str, now: dt.datetime, *, only: tuple[str, ...] = ("issuing", "issued")) -> bool:
+    def add_revision(self, document_id: str, *, after: int, sha256: str, pdf_path: str, size: int, party: str, signer: str,
+                     kind: str, completed: bool, now: dt.datetime) -> DocumentRecord:
+        """Records the revision a party signed on top of revision ``after``, as the latest; the document is
+        ``completed`` if ``completed``. Raises Conflict if the document is not awaiting signatures or moved past
+        ``after`` meanwhile (another signature came first): nothing is recorded then."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                update(documents)
+                .where(documents.c.id == document_id, documents.c.revision == after, documents.c.status == "awaiting_signatures")
+                .values(revision=after + 1, pdf_path=pdf_path, pdf_size=size, status="completed" if completed else "awaiting_signatures")
+                .returning(*documents.c)
+            ).first()
+            if row is None:
+                raise Conflict("文书已被他人同时签署或已作废，请刷新后重试", "the document was signed by someone else or voided meanwhile; reload and retry",
+                               code="document_changed")
+            conn.execute(insert(revisions).values(document_id=document_id, number=after + 1, sha256=sha256, pdf_path=pdf_path,
+                                                  size=size, party=party, signer=signer[:200], kind=kind, created_at=now))
+        return DocumentRecord.from_row(row)
+
+    def revisions(self, document_id: str) -> list[RevisionRecord]:
+        """The document's revisions, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(revisions).where(revisions.c.document_id == document_id).order_by(revisions.c.number))
+            return [RevisionRecord.from_row(row) for row in rows]
+
+    def void(self, document_id: str, reason: str, now: dt.datetime, *, only: tuple[str, ...] = ("issuing", *ISSUED)) -> bool:
         """Voids the document, with the reason, if its status is one of ``only``; False if it was not. Its numbers stay drawn."""
         with self.engine.begin() as conn:
             result = conn.execute(

@@ -2,8 +2,8 @@
 
 - An empty database gets the tables of ``tables.py`` at once and is stamped with the newest revision
   (Alembic's advice for new databases; a test checks that the migrations build the same schema).
-- A database made before migrations existed (by ``create_all``; releases only ever added tables) gets
-  its missing baseline tables, is stamped with the baseline, then upgraded.
+- A database made before migrations existed (by ``create_all``; releases only ever added tables) runs
+  every migration: the baseline creates only the tables it lacks.
 - Otherwise the pending migrations run.
 
 The embedded SQLite is upgraded at every start; a server database (PostgreSQL) only by the operator's
@@ -33,7 +33,6 @@ from .tables import metadata
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BASELINE = "0001"
-BASELINE_TABLES = ("documents", "counters", "idempotency_keys", "api_keys", "users", "audit_log")
 _PG_LOCK = 0x63686E67  # "chng": the advisory lock of schema changes
 
 
@@ -80,14 +79,11 @@ def upgrade(engine: Engine) -> str:
     with _exclusive(engine) as conn:
         migration = MigrationContext.configure(conn)
         tables = set(inspect(conn).get_table_names())
-        if "alembic_version" not in tables:
-            if not tables:
-                metadata.create_all(conn)
-                migration.stamp(_scripts(), "head")
-                return head()
-            metadata.create_all(conn, tables=[metadata.tables[name] for name in BASELINE_TABLES])
-            migration.stamp(_scripts(), BASELINE)
-        if migration.get_current_revision() != head():
+        if "alembic_version" not in tables and not tables:
+            metadata.create_all(conn)
+            migration.stamp(_scripts(), "head")
+            return head()
+        if migration.get_current_revision() != head():  # the baseline creates only the tables that are missing
             command.upgrade(alembic_config(conn), "head")
     return head()
 

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import (
     JSON,
     Column,
+    LargeBinary,
     DateTime,
     Integer,
     MetaData,
@@ -44,7 +45,7 @@ documents = Table(
     Column("agency", String(64), nullable=False, index=True),
     Column("number", String(120), nullable=True, index=True),
     Column("number_kind", String(20), nullable=True),
-    Column("status", String(12), nullable=False),  # issuing | issued | voided
+    Column("status", String(24), nullable=False),  # issuing | awaiting_signatures | completed | voided
     Column("subject", String(200), nullable=False, default="", index=True),
     Column("data", JSON, nullable=False),
     Column("sha256", String(64), nullable=True),
@@ -57,6 +58,23 @@ documents = Table(
     Column("void_reason", Text, nullable=True),
     Column("request_id", String(64), nullable=True),
     Column("owner", String(36), nullable=True, index=True),  # the process (instances.id) issuing it; see recovery.py
+    Column("revision", Integer, nullable=False, default=0),  # the latest revision (0: as issued); pdf_path is its file
+)
+
+# Every revision of a document's PDF: 0 as the agency issued it, then one per party's signature. The
+# bytes stay (files named in pdf_path); the hash proves a copy is one of them.
+revisions = Table(
+    "revisions",
+    metadata,
+    Column("document_id", String(36), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("pdf_path", Text, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("party", String(40), nullable=True),  # the role that signed in this revision; None for 0
+    Column("signer", String(200), nullable=True),  # the name in the signer's certificate
+    Column("kind", String(12), nullable=True),  # staff | event
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 # One row per (agency, kind, year); kind "serial" with agency "*" numbers the registry serials.
@@ -119,6 +137,10 @@ users = Table(
     Column("disabled_at", UTCDateTime(), nullable=True),
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("locked_until", UTCDateTime(), nullable=True),
+    Column("display_name", String(100), nullable=True),  # the name a staff member signs with (default: the user name)
+    Column("signing_cert", Text, nullable=True),  # PEM: the staff member's own signing certificate
+    Column("signing_key", Text, nullable=True),  # PEM, PKCS#8 encrypted with the user's password: never returned
+    Column("signature_image", LargeBinary, nullable=True),  # PNG: their handwritten signature
 )
 
 # Append-only and hash-chained: each entry's hash covers its fields and the previous entry's hash;

@@ -171,13 +171,13 @@ def build_report(
             document = DocumentInfo(
                 registered=True, id=record.id, form=record.form, form_title=spec.title if spec else record.form,
                 serial=record.serial, number=record.number, agency=agency_name, issued_at=_iso(record.issued_at, now.tzinfo),
-                status=record.status, voided_at=_iso(record.voided_at, now.tzinfo), void_reason=record.void_reason,
+                status="voided" if record.status == "voided" else "issued", voided_at=_iso(record.voided_at, now.tzinfo), void_reason=record.void_reason,
             )
             if record.status == "voided":
                 when = record.voided_at.astimezone(now.tzinfo).strftime("%Y-%m-%d %H:%M") if record.voided_at else "?"
                 add(f"此文书已于 {when} 作废，原因：{record.void_reason or '未说明'}",
                     f"this document was voided on {when}; reason: {record.void_reason or 'not given'}", INVALID)
-            elif record.status != "issued" or record.sha256 != analysis.certified_sha256:
+            elif not record.issued or record.sha256 != analysis.certified_sha256:
                 add("签名版本与登记簿中签发的文书不一致（可能为伪造）",
                     "the signed revision differs from the document the registry issued (possibly forged)", INVALID)
 

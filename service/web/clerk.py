@@ -101,7 +101,7 @@ def document(document_id: str) -> tuple[str, int]:
     principal: Principal = current_principal()  # type: ignore[assignment]
     record = documents.get_document(services(), principal, document_id)
     return _document_page(record, 200, issued=request.args.get("issued") == "1",
-                          may_void=principal.role in ("supervisor", "operator") and record.status == "issued")
+                          may_void=principal.role in ("supervisor", "operator") and record.issued)
 
 
 def _document_page(record, status: int, **context) -> tuple[str, int]:  # type: ignore[no-untyped-def]
