@@ -112,6 +112,9 @@ def init_pki(certs_dir: Path, agencies: Iterable[Agency]) -> list[str]:
                               (paths.tsa_cert, TSA, "TSA certificate")):
         if _write_if_changed(path, pem.armor("CERTIFICATE", pki.arch.get_cert(label).dump())):
             created.append(what)
+    if not _holds(paths.persons_ca, pki.cert("persons").dump(), passphrase):
+        _write_private(paths.persons_ca, pki.arch.package_pkcs12("persons", password=passphrase))
+        created.append("persons CA (staff and event certificates)")
     for agency_id, name in certified.items():
         label = agency_label(agency_id)
         target = paths.agency(agency_id)

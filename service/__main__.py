@@ -221,7 +221,7 @@ def _services():  # type: ignore[no-untyped-def]
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     with _services() as services:
-        user, password = admin.add_user(services, OPERATOR, args.name, args.role, args.agency)
+        user, password = admin.add_user(services, OPERATOR, args.name, args.role, args.agency, args.display_name)
     print(f"created user {user.username} ({user.role}{', ' + user.agency if user.agency else ''}); password, shown once:", file=sys.stderr)
     print(password)
     return EXIT_OK
@@ -374,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     user_add.add_argument("name")
     user_add.add_argument("--role", required=True, choices=["clerk", "supervisor", "admin"])
     user_add.add_argument("--agency", help="the agency of a clerk or supervisor")
+    user_add.add_argument("--display-name", help="the name they sign with, e.g. 郭文斌 (default: the user name)")
     user_add.set_defaults(func=cmd_user_add)
     user_passwd = user.add_parser("passwd", help="give a user a new generated password (printed once)")
     user_passwd.add_argument("name")

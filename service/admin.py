@@ -7,21 +7,39 @@ from collections.abc import Iterable
 
 from .auth.api_keys import ApiKey
 from .auth.principal import Principal, authorize_admin
-from .auth.users import User
+from .auth.users import SigningCredentials, User
 from .errors import Conflict, InvalidData
 from .forms import CATALOGUE
 from .runtime import Services
 
+STAFF = ("clerk", "supervisor")  # the roles that sign as 经办人, 核验人 …: they have their own certificates
 
-def add_user(services: Services, principal: Principal, username: str, role: str, agency: str | None) -> tuple[User, str]:
-    """The user and the generated password. Raises Forbidden, InvalidData, Conflict, NotFound (agency)."""
+
+def add_user(services: Services, principal: Principal, username: str, role: str, agency: str | None,
+             display_name: str | None = None) -> tuple[User, str]:
+    """The user and the generated password; a clerk or supervisor also gets their own signing certificate.
+    Raises Forbidden, InvalidData, Conflict, NotFound (agency), SigningKeyUnavailable (the persons CA)."""
     authorize_admin(principal)
     if agency is not None:
         agency = services.agencies.get(agency).id
-    user, password = services.users.create(username, role, agency, services.now())
+    user, password = services.users.create(username, role, agency, services.now(), display_name)
     services.audit.record(actor=principal.actor, action="user.add", object=f"user:{user.username}", outcome="success",
                           detail={"role": user.role, "agency": user.agency})
-    return user, password
+    issue_staff_certificate(services, user, password)
+    return services.users.get(username), password
+
+
+def issue_staff_certificate(services: Services, user: User, password: str) -> None:
+    """Gives a clerk or supervisor their own signing certificate, its key encrypted with ``password``.
+    Raises SigningKeyUnavailable when the persons CA cannot be used."""
+    if user.role not in STAFF or user.agency is None:
+        return
+    agency = services.agencies.get(user.agency)
+    issued = services.persons.staff(name=user.display_name, username=user.username, agency_name=agency.name, password=password,
+                                    now=services.now())
+    services.users.set_credentials(user.id, SigningCredentials(issued.certificate, issued.encrypted_key))
+    services.audit.record(actor="system:persons-ca", action="user.certificate", object=f"user:{user.username}", outcome="success",
+                          detail={"agency": agency.id})
 
 
 def list_users(services: Services, principal: Principal) -> list[User]:
@@ -46,6 +64,7 @@ def reset_password(services: Services, principal: Principal, username: str) -> s
     authorize_admin(principal)
     password = services.users.reset_password(username)
     services.audit.record(actor=principal.actor, action="user.password", object=f"user:{username}", outcome="success")
+    issue_staff_certificate(services, services.users.get(username), password)
     return password
 
 

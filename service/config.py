@@ -29,6 +29,8 @@ class Settings:
     templates_dir: Path = PROJECT_ROOT / "templates"
     certs_dir: Path = PROJECT_ROOT / "certs"
     trust_roots: str = ""  # comma-separated PEM/DER files; default: the development root in certs_dir
+    persons_ca: str = ""  # PKCS#12 of the CA that issues staff and event certificates; default: the development PKI's
+    persons_ca_passphrase_file: str = ""  # default: the development PKI's passphrase
     tsa_url: str = ""  # an RFC 3161 TSA; default, in development only: the development PKI's TSA on loopback
     tsa_timeout: float = 10.0
     timezone: str = "Asia/Shanghai"

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from .auth.principal import Principal, authorize_read
 from .errors import InvalidRequest, NotFound, bilingual
 from .forms import CATALOGUE
-from .registry.documents import DocumentRecord
+from .parties import PartyState, party_states
+from .registry.documents import DocumentRecord, RevisionRecord
 from .runtime import Services
 
 MAX_PAGE = 100_000
@@ -87,6 +88,27 @@ def search(services: Services, principal: Principal, query: DocumentQuery, per_p
         page=query.page, per_page=per_page,
     )
     return SearchResult(records, total, query.page, max(1, math.ceil(total / per_page)))
+
+
+@dataclass(frozen=True)
+class DocumentDetail(DocumentRecord):
+    """A document with its parties' state and its revisions, as the API and the pages show it."""
+
+    parties: tuple[PartyState, ...] = ()
+    revisions: tuple[RevisionRecord, ...] = ()
+
+
+def detail(services: Services, record: DocumentRecord) -> DocumentDetail:
+    revisions = services.registry.revisions(record.id)
+    spec = CATALOGUE.get(record.form)
+    states = party_states(spec, record.data, revisions) if spec and record.status != "issuing" else []
+    fields = {name: getattr(record, name) for name in DocumentRecord.__dataclass_fields__}
+    return DocumentDetail(**fields, parties=tuple(states), revisions=tuple(revisions))
+
+
+def get_detail(services: Services, principal: Principal, document_id: str) -> DocumentDetail:
+    """Raises NotFound, also for a document of an agency or form the principal does not act for."""
+    return detail(services, get_document(services, principal, document_id))
 
 
 def get_document(services: Services, principal: Principal, document_id: str) -> DocumentRecord:

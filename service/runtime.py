@@ -7,6 +7,7 @@ import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from zoneinfo import ZoneInfo
 
@@ -26,7 +27,9 @@ from .registry.instances import Instances
 from .rendering.docx_render import DocxRenderer
 from .signing.certify import DocumentSigner
 from .signing.health import SigningHealth
+from .signing.issuance import PersonsCA, id_hash_key
 from .signing.keys import KeyStore
+from .signing.paths import PkiPaths, read_passphrase
 from .signing.timestamps import TimestampSource, development_tsa_fingerprints, timestamp_source
 from .storage.folder import FileStore
 from .verifying.sandbox import SandboxSettings, VerificationSandbox
@@ -42,6 +45,7 @@ class Services:
     renderer: DocxRenderer
     converter: Converter
     keys: KeyStore
+    persons: PersonsCA
     signer: DocumentSigner
     signing_health: SigningHealth
     timestamps: TimestampSource
@@ -75,6 +79,19 @@ def development_pki() -> ModuleType:
         raise ConfigurationError("开发用 PKI（devpki）只在源码目录中提供；生产环境请配置自己的密钥和时间戳服务（CHENGNUO_TSA_URL）",
                                  "the development PKI (devpki) comes with the source checkout only; a deployment configures "
                                  "its own keys and TSA (CHENGNUO_TSA_URL)") from None
+
+
+def persons_ca(settings: Settings) -> PersonsCA:
+    """The CA of staff and event certificates: the deployment's (``CHENGNUO_PERSONS_CA``), else the development PKI's."""
+    paths = PkiPaths(settings.certs_dir)
+    p12 = Path(settings.persons_ca) if settings.persons_ca else paths.persons_ca
+    passphrase_file = Path(settings.persons_ca_passphrase_file) if settings.persons_ca_passphrase_file else (
+        None if settings.persons_ca else paths.passphrase_file)
+    try:
+        passphrase = read_passphrase(passphrase_file) if passphrase_file else None
+    except OSError:
+        passphrase = None  # the CA then fails to open, and says so, when it is first used
+    return PersonsCA(p12, passphrase, id_hash_key(settings.data_dir))
 
 
 def template_labels() -> dict[str, list[str]]:
@@ -130,6 +147,7 @@ def build_services(
         renderer=DocxRenderer(settings.templates_dir, labels=template_labels()),
         converter=converter,
         keys=keys,
+        persons=persons_ca(settings),
         signer=DocumentSigner(keys, timestamps.timestamper),
         signing_health=SigningHealth(keys, timestamps, development_tsas),
         timestamps=timestamps,

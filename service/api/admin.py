@@ -42,7 +42,7 @@ def list_users() -> dict[str, list[User]]:
 @bp.errors((404, "unknown agency"), (409, "user name taken"))
 def create_user(body: dict[str, Any]) -> tuple[tuple[User, str], int]:
     """Create a user."""
-    return admin.add_user(services(), require_principal(), body["username"], body["role"], body["agency"]), 201
+    return admin.add_user(services(), require_principal(), body["username"], body["role"], body["agency"], body["display_name"]), 201
 
 
 @bp.get("/keys")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, g, url_for
+from flask import Response, current_app, g, request, url_for
 
-from .. import documents, issuing, voiding
-from ..auth.http import require_principal
+from .. import documents, issuing, signing_flow, voiding
+from ..auth.http import client_address, require_principal
 from ..http.downloads import MIMETYPES, file_response
 from ..http.openapi import BINARY, Blueprint, header
 from ..registry.documents import DocumentRecord
@@ -16,6 +16,7 @@ from .schemas import (
     DocumentSchema,
     IdempotencySchema,
     IssueRequestSchema,
+    StaffSignatureSchema,
     VoidRequestSchema,
 )
 
@@ -30,7 +31,7 @@ def _created(result: issuing.IssueResult) -> tuple[DocumentRecord, int, dict[str
     headers = {"Location": url_for("documents_api.show", document_id=result.document.id)}
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return result.document, 201, headers
+    return documents.detail(services(), result.document), 201, headers
 
 
 @bp.post("")
@@ -54,7 +55,7 @@ def create(envelope: dict[str, Any], headers: dict[str, str]) -> tuple[DocumentR
 @bp.errors((404, "unknown document"))
 def show(document_id: str) -> DocumentRecord:
     """A document's metadata."""
-    return documents.get_document(services(), require_principal(), document_id)
+    return documents.get_detail(services(), require_principal(), document_id)
 
 
 @bp.get("/<document_id>/pdf")
@@ -79,4 +80,17 @@ def docx(document_id: str) -> Response:
 @bp.errors((404, "unknown document"), (409, "not an issued document"), (422, "no reason given"))
 def void(body: dict[str, str], document_id: str) -> DocumentRecord:
     """Void an issued document: it stays in the registry, and verifications of it then say invalid."""
-    return voiding.void(services(), require_principal(), document_id, body["reason"])
+    return documents.detail(services(), voiding.void(services(), require_principal(), document_id, body["reason"]))
+
+
+@bp.post("/<document_id>/signatures")
+@bp.arguments(StaffSignatureSchema)
+@bp.response(200, DocumentSchema, description="signed: the new revision is the latest, completed when nobody is left")
+@bp.errors((403, "not a signed-in clerk or supervisor, or a wrong password (wrong_password)"), (404, "unknown document"),
+           (409, "voided, complete, signed already, not this party's turn, or a party that signs in person"),
+           (422, "the form has no such party"), (503, "the timestamping service is unavailable; see Retry-After"))
+def sign(body: dict[str, str], document_id: str) -> DocumentRecord:
+    """A signed-in staff member signs their party (经办人, 核验人, 现场核验人员) with their own certificate."""
+    return documents.detail(services(), signing_flow.sign_as_staff(
+        services(), require_principal(), document_id, body["party"], body["password"],
+        signing_flow.Client(client_address(), request.headers.get("User-Agent", ""))))

@@ -166,8 +166,24 @@ class DocumentLinksSchema(Schema):
                   metadata={"description": "the public page the QR code opens"})
 
 
+class PartySchema(Schema):
+    role = fields.String(required=True, metadata={"description": "applicant, handler, verifier, onsite_inspector, subject, proxy …"})
+    label = fields.String(required=True, metadata={"description": "the form's own words beside the field"})
+    required = fields.Boolean(required=True, metadata={"description": "false when the data leaves this party out"})
+    state = fields.String(required=True, validate=validate.OneOf(["waiting", "signed", "skipped"]))
+    signer = fields.String(required=True, allow_none=True)
+    signed_at = fields.DateTime(required=True, allow_none=True)
+
+
+class RevisionSchema(Schema):
+    number = fields.Integer(required=True, metadata={"description": "0: as issued; then one per signature"})
+    sha256 = fields.String(required=True)
+    party = fields.String(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
 class DocumentSchema(Schema):
-    """Dumps a ``DocumentRecord``."""
+    """Dumps a ``DocumentDetail``."""
 
     id = fields.String(required=True)
     form = fields.String(required=True)
@@ -175,12 +191,21 @@ class DocumentSchema(Schema):
     serial = fields.String(required=True)
     number = fields.String(required=True, allow_none=True, metadata={"description": "the official number, if the form has one"})
     status = fields.String(required=True, validate=validate.OneOf(["issuing", "awaiting_signatures", "completed", "voided"]))
-    sha256 = fields.String(required=True, allow_none=True, metadata={"description": "of the signed PDF"})
+    sha256 = fields.String(required=True, allow_none=True, metadata={"description": "of the PDF as issued (revision 0)"})
+    revision = fields.Integer(required=True, metadata={"description": "the latest revision, which the PDF download gives"})
+    parties = fields.List(fields.Nested(PartySchema), required=True, metadata={"description": "who signs, in order, and who has"})
+    revisions = fields.List(fields.Nested(RevisionSchema), required=True)
     created_at = fields.DateTime(required=True)
     issued_at = fields.DateTime(required=True, allow_none=True)
     voided_at = fields.DateTime(required=True, allow_none=True)
     void_reason = fields.String(required=True, allow_none=True)
     links = Links(DocumentLinksSchema)
+
+
+class StaffSignatureSchema(LenientBody):
+    party = Name(required=True, metadata={"description": "the party to sign: handler, verifier, onsite_inspector"})
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=200),
+                             metadata={"description": "the signed-in staff member's password, again"})
 
 
 class VoidRequestSchema(LenientBody):
@@ -206,6 +231,8 @@ class UserSchema(Schema):
     agency = fields.String(required=True, allow_none=True)
     created_at = fields.DateTime(required=True)
     disabled = fields.Function(lambda user: user.disabled_at is not None, required=True, metadata={"type": "boolean"})
+    display_name = fields.String(required=True, metadata={"description": "the name they sign with"})
+    has_certificate = fields.Boolean(required=True, metadata={"description": "a clerk or supervisor's own signing certificate"})
 
 
 class UserListSchema(Schema):
@@ -228,6 +255,7 @@ class UserRequestSchema(LenientBody):
     role = Name(required=True, validate=validate.OneOf(ROLES, error=bilingual(f"角色只能是 {'、'.join(ROLES)}",
                                                                                f"the role must be one of {', '.join(ROLES)}")))
     agency = Name(load_default=None, allow_none=True, metadata={"description": "required for clerks and supervisors"})
+    display_name = Name(load_default=None, allow_none=True, metadata={"description": "the name they sign with (default: the user name)"})
 
 
 class KeySchema(Schema):

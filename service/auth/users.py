@@ -35,6 +35,8 @@ class User:
     agency: str | None
     created_at: dt.datetime
     disabled_at: dt.datetime | None
+    display_name: str  # the name they sign with
+    has_certificate: bool  # their own signing certificate exists
 
     def principal(self) -> Principal:
         agencies = None if self.agency is None else frozenset({self.agency})
@@ -43,7 +45,14 @@ class User:
 
 def _row(row) -> User:  # type: ignore[no-untyped-def]
     m = row._mapping
-    return User(m["id"], m["username"], m["role"], m["agency"], m["created_at"], m["disabled_at"])
+    return User(m["id"], m["username"], m["role"], m["agency"], m["created_at"], m["disabled_at"],
+                m["display_name"] or m["username"], m["signing_cert"] is not None)
+
+
+@dataclass(frozen=True)
+class SigningCredentials:
+    certificate: str  # PEM
+    encrypted_key: str  # PEM, PKCS#8, encrypted with the user's password
 
 
 def new_password() -> str:
@@ -58,7 +67,7 @@ class Users:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(users)).scalar_one())
 
-    def create(self, username: str, role: str, agency: str | None, now: dt.datetime) -> tuple[User, str]:
+    def create(self, username: str, role: str, agency: str | None, now: dt.datetime, display_name: str | None = None) -> tuple[User, str]:
         """The user and a generated password (to show once). Raises InvalidData or Conflict."""
         errors: dict[str, list[str]] = {}
         if not _USERNAME.match(username):
@@ -67,6 +76,8 @@ class Users:
             errors["role"] = [f"角色只能是 {'、'.join(ROLES)} / the role must be one of {', '.join(ROLES)}"]
         elif role != "admin" and not agency:
             errors["agency"] = ["窗口人员须属于一个行政机关 / clerks and supervisors belong to an agency"]
+        if display_name is not None and not 1 <= len(display_name.strip()) <= 50:
+            errors["display_name"] = ["姓名须为 1–50 个字符 / the name must be 1–50 characters"]
         if errors:
             raise InvalidData(errors)
         password = new_password()
@@ -74,7 +85,8 @@ class Users:
             with self.engine.begin() as conn:
                 conn.execute(insert(users).values(
                     id=str(uuid.uuid4()), username=username, password_hash=generate_password_hash(password, method="scrypt"),
-                    role=role, agency=agency if role != "admin" else None, created_at=now, failed_logins=0))
+                    role=role, agency=agency if role != "admin" else None, created_at=now, failed_logins=0,
+                    display_name=display_name.strip() if display_name else None))
         except IntegrityError:
             raise Conflict(f"用户名 {username} 已存在", f"the user name {username} is taken", code="user_exists") from None
         return self.get(username), password
@@ -83,10 +95,30 @@ class Users:
         password = new_password()
         with self.engine.begin() as conn:
             done = conn.execute(update(users).where(users.c.username == username).values(
-                password_hash=generate_password_hash(password, method="scrypt"), failed_logins=0, locked_until=None))
+                password_hash=generate_password_hash(password, method="scrypt"), failed_logins=0, locked_until=None,
+                signing_cert=None, signing_key=None))  # the key was encrypted with the old password: a new one is issued
         if done.rowcount == 0:
             raise NotFound(f"用户 {username} 不存在", f"there is no user {username}", code="user_not_found")
         return password
+
+    def set_credentials(self, user_id: str, credentials: SigningCredentials) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(users).where(users.c.id == user_id).values(signing_cert=credentials.certificate,
+                                                                          signing_key=credentials.encrypted_key))
+
+    def credentials(self, user_id: str) -> SigningCredentials | None:
+        """The user's certificate and encrypted key, for signing (never for an answer)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users.c.signing_cert, users.c.signing_key).where(users.c.id == user_id)).first()
+        return SigningCredentials(row.signing_cert, row.signing_key) if row and row.signing_cert and row.signing_key else None
+
+    def set_signature_image(self, user_id: str, png: bytes) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(users).where(users.c.id == user_id).values(signature_image=png))
+
+    def signature_image(self, user_id: str) -> bytes | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(users.c.signature_image).where(users.c.id == user_id)).scalar()
 
     def get(self, username: str) -> User:
         with self.engine.connect() as conn:

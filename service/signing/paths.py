@@ -6,6 +6,7 @@ the agencies' PKCS#12 files, the passphrase and the development TSA's certificat
     certs/tsa.pem                  the development TSA's certificate: timestamps it signed say so
     certs/dev-pki.json             where the development PKI's services answer on loopback
     certs/agencies/<id>.p12        each agency's signing key and certificate chain
+    certs/persons-ca.p12           the CA that issues staff and event certificates at run time
     certs/private/                 the declaration's keys and the passphrase (mode 0700; never in git, logs or responses)
 
 A deployment points the service at its own PKCS#12 files and trust roots instead (``agencies.toml``
@@ -49,6 +50,10 @@ class PkiPaths:
     @property
     def passphrase_file(self) -> Path:
         return self.private / "passphrase"
+
+    @property
+    def persons_ca(self) -> Path:
+        return self.root / "persons-ca.p12"
 
     def agency(self, agency_id: str) -> Path:
         return self.root / "agencies" / f"{agency_id}.p12"
