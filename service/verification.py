@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 
@@ -51,4 +52,6 @@ def _verify(services: Services, pdf: bytes, started: float) -> tuple[Verificatio
     analysis, notes = services.sandbox.analyse(pdf, started)
     record = services.registry.find_by_serial(analysis.serial) if analysis.serial else None
     agency = services.agencies.by_id.get(record.agency) if record else None
-    return build_report(analysis, record, agency.name if agency else None, services.now(), services.development_tsas), notes
+    revisions = services.registry.revisions(record.id) if record else []
+    return build_report(analysis, record, agency.name if agency else None, services.now(), services.development_tsas,
+                        revisions=revisions, copy_sha256=hashlib.sha256(pdf).hexdigest()), notes

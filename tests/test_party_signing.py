@@ -139,3 +139,23 @@ def test_the_onsite_record_is_signed_first_by_the_inspector(app, services, form)
     body = sign(client, token, document.id, "onsite_inspector", password).json
     assert body["status"] == "awaiting_signatures"
     assert [(p["role"], p["state"]) for p in body["parties"]] == [("onsite_inspector", "signed"), ("applicant", "waiting")]
+
+
+def test_a_copy_says_who_still_has_to_sign_and_whether_a_newer_revision_exists(app, services):
+    document = issued(services, "onsite-verification")
+    first = services.files.get(document.pdf_path)
+    client, token, password = staff(app, services)
+    sign(client, token, document.id, "onsite_inspector", password)
+    latest = client.get(f"/api/v1/documents/{document.id}/pdf").data
+    anonymous = app.test_client()
+    old = anonymous.post("/api/v1/verifications", data=first, content_type="application/pdf").json
+    assert old["verdict"] == "valid", old["reasons"]
+    assert old["completeness"] == {"complete": False, "awaiting": ["现场核验人员(签字)", "申请人(签字)"], "newer_revision": True}
+    assert any("更新的版本" in r for r in old["reasons"])
+    new = anonymous.post("/api/v1/verifications", data=latest, content_type="application/pdf").json
+    assert new["verdict"] == "valid" and new["changes_since_issue"] == "form_filling_and_signing"
+    assert new["completeness"] == {"complete": False, "awaiting": ["申请人(签字)"], "newer_revision": False}
+    inspector = next(s for s in new["signatures"] if s["field"] == "onsite_inspector")
+    assert (inspector["kind"], inspector["party"], inspector["signer"], inspector["signer_id"]) == ("staff", "onsite_inspector", "郭文斌", None)
+    agency = next(s for s in new["signatures"] if s["certification"])
+    assert agency["kind"] == "agency" and agency["party"] is None

@@ -33,6 +33,7 @@ class SignatureFinding:
     field: str
     signer: str  # the certificate's common name
     signer_subject: str
+    signer_units: tuple[str, ...]  # the subject's organizational units
     intact: bool
     valid: bool
     trusted: bool
@@ -75,6 +76,15 @@ def _common_name(cert: object) -> tuple[str, str]:
         return "", ""
 
 
+def _units(cert: object) -> tuple[str, ...]:
+    """The certificate subject's organizational units (where the service names a staff or an event certificate)."""
+    try:
+        units = cert.subject.native.get("organizational_unit_name")  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001
+        return ()
+    return tuple(units) if isinstance(units, list) else (str(units),) if units else ()
+
+
 def _open(pdf: bytes) -> PdfFileReader:
     if not pdf.lstrip()[:5].startswith(b"%PDF-") and b"%PDF-" not in pdf[:1024]:
         raise UnusablePdf("不是 PDF 文件", "this is not a PDF file", code="not_a_pdf")
@@ -108,7 +118,7 @@ def _finding(signature: object, context: ValidationContext) -> SignatureFinding:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure to validate is a finding, not a crash
         signer, subject = _common_name(getattr(sig, "signer_cert", None))
-        return SignatureFinding(signer=signer, signer_subject=subject, intact=False, valid=False, trusted=False,
+        return SignatureFinding(signer=signer, signer_subject=subject, signer_units=_units(getattr(sig, "signer_cert", None)), intact=False, valid=False, trusted=False,
                                 docmdp_ok=None, coverage="unclear", modifications=None, signed_at=None, timestamp=None,
                                 timestamp_trusted=False, cert_valid_at_signing=False, error=type(exc).__name__, **base)
     signer, subject = _common_name(status.signing_cert)
@@ -121,6 +131,7 @@ def _finding(signature: object, context: ValidationContext) -> SignatureFinding:
     return SignatureFinding(
         signer=signer,
         signer_subject=subject,
+        signer_units=_units(status.signing_cert),
         intact=bool(status.intact),
         valid=bool(status.valid),
         trusted=bool(status.trusted),

@@ -11,10 +11,13 @@ indeterminate  the service cannot decide (a document this registry never issued,
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..forms import CATALOGUE
-from ..registry.documents import DocumentRecord
+from ..masking import mask_id_number
+from ..registry.documents import DocumentRecord, RevisionRecord
+from ..signing.issuance import EVENT_UNIT, STAFF_UNIT
 from .analysis import PdfAnalysis, SignatureFinding
 
 VALID, INVALID, INDETERMINATE = "valid", "invalid", "indeterminate"
@@ -49,6 +52,16 @@ class SignatureReport:
     modifications: str | None
     certification: bool
     development_timestamp: bool = False  # the timestamp comes from the service's development PKI: it proves nothing
+    party: str | None = None  # the form's role for this field (applicant, handler …); None for the agency
+    kind: str = "other"  # agency | staff | event | other (a certificate this service did not issue to a person)
+    signer_id: str | None = None  # the party's ID number as the registry holds it, masked
+
+
+@dataclass(frozen=True)
+class Completeness:
+    complete: bool  # every party the document requires has signed this copy
+    awaiting: tuple[str, ...]  # the labels of those who have not
+    newer_revision: bool  # the registry holds a later revision than this copy
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,7 @@ class VerificationReport:
     signatures: tuple[SignatureReport, ...]
     changes_since_issue: str  # none | form_filling_and_signing | disallowed
     checked_at: str = field(default="")
+    completeness: Completeness | None = None  # for a document this registry issued
 
 
 def _role(record: DocumentRecord | None, finding: SignatureFinding) -> str:
@@ -90,9 +104,34 @@ def _iso(value: dt.datetime | None, zone: dt.tzinfo | None) -> str | None:
     return value.astimezone(zone).isoformat(timespec="seconds") if value else None
 
 
+def _kind(finding: SignatureFinding) -> str:
+    if finding.certification:
+        return "agency"
+    return "staff" if STAFF_UNIT in finding.signer_units else "event" if EVENT_UNIT in finding.signer_units else "other"
+
+
+def _party_id(record: DocumentRecord | None, role: str) -> str | None:
+    """The masked ID number of the party ``role`` from the document's data (the applicant's, the proxy's …)."""
+    if record is None:
+        return None
+    block = record.data.get({"subject": "applicant"}.get(role, role))
+    number = block.get("id_number") if isinstance(block, Mapping) else None
+    return mask_id_number(number) if isinstance(number, str) else None
+
+
+def _completeness(analysis: PdfAnalysis, record: DocumentRecord, revisions: Sequence[RevisionRecord], copy_sha256: str | None,
+                  later: Sequence[SignatureFinding]) -> Completeness:
+    spec = CATALOGUE.get(record.form)
+    signed_here = {f.field for f in later if f.intact}
+    awaiting = tuple(p.label for p in (spec.signers if spec else ()) if p.present(record.data) and p.role not in signed_here)
+    same = next((r for r in revisions if r.sha256 == copy_sha256), None)
+    newer = same.number < record.revision if same is not None else record.revision > len(later)
+    return Completeness(not awaiting, awaiting, newer)
+
+
 def build_report(
     analysis: PdfAnalysis, record: DocumentRecord | None, agency_name: str | None, now: dt.datetime,
-    development_tsas: frozenset[str] = frozenset(),
+    development_tsas: frozenset[str] = frozenset(), revisions: Sequence[RevisionRecord] = (), copy_sha256: str | None = None,
 ) -> VerificationReport:
     """``development_tsas``: SHA-256 of the development PKI's TSA certificates; a timestamp they signed
     is reported as proving nothing about the time of signing."""
@@ -187,16 +226,30 @@ def build_report(
             f"the timestamp of {finding.field} comes from the service's development TSA: it proves nothing independent "
             "about the time of signing", "info")
 
+    completeness = None
+    if document.registered and record is not None:
+        completeness = _completeness(analysis, record, revisions, copy_sha256, later)
+        if completeness.awaiting:
+            add(f"此副本尚待签署：{'、'.join(completeness.awaiting)}", f"this copy awaits the signature of: {', '.join(completeness.awaiting)}", "info")
+        if completeness.newer_revision:
+            add("登记簿中有此文书更新的版本（其后又有签署），请向签发机关索取最新版本",
+                "the registry holds a newer revision of this document (signed since): ask the agency for the latest", "info")
+
     severities = {reason.severity for reason in reasons}
     verdict = INVALID if INVALID in severities else INDETERMINATE if INDETERMINATE in severities else VALID
     if verdict == VALID:
+        since = "签发后未被改动" if changes == "none" else "签发后仅有签署方在预留位置的签署"
+        since_en = "not altered since" if changes == "none" else "since then only signed by its parties in the prepared fields"
         reasons.insert(0, Reason(
-            f"真实有效：{document.agency or ''}签发的{document.form_title or '文书'}（登记编号 {document.serial}），签发后未被改动",
-            f"authentic: issued by {document.agency or 'the agency'} (serial {document.serial}) and not altered since", "info"))
+            f"真实有效：{document.agency or ''}签发的{document.form_title or '文书'}（登记编号 {document.serial}），{since}",
+            f"authentic: issued by {document.agency or 'the agency'} (serial {document.serial}), {since_en}", "info"))
     signatures = tuple(
         SignatureReport(field=f.field, role=_role(record, f), signer=f.signer, intact=f.intact, trusted=f.trusted,
                         signed_at=f.signed_at, timestamp=f.timestamp, coverage=f.coverage, modifications=f.modifications,
-                        certification=f.certification, development_timestamp=f in developmental)
+                        certification=f.certification, development_timestamp=f in developmental,
+                        party=None if f.certification else f.field, kind=_kind(f),
+                        signer_id=None if f.certification or _kind(f) == "staff" else _party_id(record, f.field))
         for f in analysis.signatures
     )
-    return VerificationReport(verdict, tuple(reasons), document, signatures, changes, checked_at=now.isoformat(timespec="seconds"))
+    return VerificationReport(verdict, tuple(reasons), document, signatures, changes, checked_at=now.isoformat(timespec="seconds"),
+                              completeness=completeness)

@@ -50,8 +50,18 @@ class SignatureReportSchema(Schema):
     coverage = fields.String(required=True)
     modifications = fields.String(**NULLABLE)
     certification = fields.Boolean(required=True, metadata={"description": "the issuing agency's certification signature"})
+    party = fields.String(required=True, allow_none=True, metadata={"description": "the form's role for this field; null for the agency"})
+    kind = fields.String(required=True, validate=validate.OneOf(["agency", "staff", "event", "other"]), metadata={
+        "description": "the agency's certification, a staff member's own certificate, an applicant's event certificate, or another"})
+    signer_id = fields.String(required=True, allow_none=True, metadata={"description": "the party's ID number from the registry, masked"})
     development_timestamp = fields.Boolean(required=True, metadata={
         "description": "the timestamp comes from the service's development PKI: it proves no time independently"})
+
+
+class CompletenessSchema(Schema):
+    complete = fields.Boolean(required=True, metadata={"description": "every party the document requires has signed this copy"})
+    awaiting = fields.List(fields.String(), required=True, metadata={"description": "the labels of those who have not"})
+    newer_revision = fields.Boolean(required=True, metadata={"description": "the registry holds a later revision than this copy"})
 
 
 class VerificationReportSchema(Schema):
@@ -63,4 +73,5 @@ class VerificationReportSchema(Schema):
     signatures = fields.List(fields.Nested(SignatureReportSchema), required=True)
     changes_since_issue = fields.String(required=True, validate=validate.OneOf(["none", "form_filling_and_signing", "disallowed"]))
     checked_at = fields.String(required=True)
+    completeness = fields.Nested(CompletenessSchema, required=True, allow_none=True, metadata={"description": "for a registered document"})
     reasons_detail = fields.List(fields.Nested(ReasonSchema), attribute="reasons", dump_only=True, required=True)
