@@ -133,15 +133,17 @@ def registry_state(services: Services, record: DocumentRecord) -> RegistryState:
         return RegistryState("pending", "签发中，尚未完成", "being issued")
     if record.status == "voided":
         return RegistryState("invalid", f"已作废：{record.void_reason or '未说明原因'}", f"voided: {record.void_reason or 'no reason given'}")
+    revisions = services.registry.revisions(record.id)
+    registered = revisions[-1].sha256 if revisions else record.sha256 or ""
     try:
-        intact = hashlib.sha256(services.files.get(record.pdf_path)).hexdigest() == record.sha256
+        intact = hashlib.sha256(services.files.get(record.pdf_path)).hexdigest() == registered
     except NotFound:
         intact = False
     if not intact:
         return RegistryState("invalid", "存档的 PDF 与登记的哈希不符或缺失，请联系管理员",
                              "the stored PDF is missing or differs from the registered hash; tell an administrator")
-    return RegistryState("valid", f"有效：存档 PDF 与登记一致（SHA-256 {record.sha256[:16]}…）",
-                         f"valid: the stored PDF is the one registered (SHA-256 {record.sha256[:16]}…)")
+    return RegistryState("valid", f"有效：存档 PDF（第 {record.revision} 版）与登记一致（SHA-256 {registered[:16]}…）",
+                         f"valid: the stored PDF (revision {record.revision}) is the one registered (SHA-256 {registered[:16]}…)")
 
 
 def document_file(services: Services, principal: Principal, document_id: str, kind: str) -> tuple[DocumentRecord, bytes]:

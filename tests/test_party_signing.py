@@ -159,3 +159,16 @@ def test_a_copy_says_who_still_has_to_sign_and_whether_a_newer_revision_exists(a
     assert (inspector["kind"], inspector["party"], inspector["signer"], inspector["signer_id"]) == ("staff", "onsite_inspector", "郭文斌", None)
     agency = next(s for s in new["signatures"] if s["certification"])
     assert agency["kind"] == "agency" and agency["party"] is None
+
+
+def test_a_clerk_signs_on_the_document_page(app, services):
+    document = issued(services)
+    client, token, password = staff(app, services)
+    page = client.get(f"/documents/{document.id}").get_data(as_text=True)
+    assert "核验人（签字）：待签署" in page and 'name="party" value="verifier"' in page
+    wrong = client.post(f"/documents/{document.id}/sign", data={"party": "verifier", "password": "wrong", "csrf_token": token})
+    assert wrong.status_code == 403 and "密码不正确" in wrong.get_data(as_text=True)
+    done = client.post(f"/documents/{document.id}/sign", data={"party": "verifier", "password": password, "csrf_token": token})
+    assert done.status_code == 302
+    page = client.get(f"/documents/{document.id}").get_data(as_text=True)
+    assert "核验人（签字）：已签署（郭文斌" in page and "有效，已签署完成" in page and "第 1 版" in page

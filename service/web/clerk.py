@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
-from .. import documents, issuing, voiding
-from ..auth.http import csrf_token, current_principal
+from .. import documents, issuing, signing_flow, voiding
+from ..auth.http import client_address, csrf_token, current_principal
 from ..auth.principal import Principal
 from ..http.errors import status_of
 from ..errors import ChengnuoError, InvalidData, InvalidRequest, NotFound
@@ -105,8 +105,26 @@ def document(document_id: str) -> tuple[str, int]:
 
 
 def _document_page(record, status: int, **context) -> tuple[str, int]:  # type: ignore[no-untyped-def]
-    return _page("document.html", status, record=record, spec=CATALOGUE.get(record.form),
-                 agency=services().agencies.by_id.get(record.agency), state=documents.registry_state(services(), record), **context)
+    principal: Principal = current_principal()  # type: ignore[assignment]
+    detail = documents.detail(services(), record)
+    turn = next((p for p in detail.parties if p.state == "waiting"), None)  # whose turn it is
+    return _page("document.html", status, record=detail, spec=CATALOGUE.get(record.form),
+                 agency=services().agencies.by_id.get(record.agency), state=documents.registry_state(services(), record),
+                 may_sign=turn if turn and turn.staff and record.status == "awaiting_signatures" and principal.role in ("clerk", "supervisor")
+                 else None, **context)
+
+
+@bp.post("/documents/<document_id>/sign")
+def sign(document_id: str) -> Response | tuple[str, int]:
+    """The signed-in staff member signs their party on the document page, entering their password again."""
+    principal: Principal = current_principal()  # type: ignore[assignment]
+    try:
+        signing_flow.sign_as_staff(services(), principal, document_id, request.form.get("party"), request.form.get("password", ""),
+                                   signing_flow.Client(client_address(), request.headers.get("User-Agent", "")))
+    except ChengnuoError as exc:
+        record = documents.get_document(services(), principal, document_id)
+        return _document_page(record, status_of(exc), issued=False, may_void=False, sign_error=exc)
+    return redirect(url_for("clerk.document", document_id=document_id))
 
 
 @bp.get("/documents/<document_id>/<kind>")
