@@ -51,6 +51,7 @@ class Settings:
     verify_workers: int = 2
     verify_queue_limit: int = 2  # uploads that may wait for a verification worker; beyond, 503 at once
     idempotency_wait: float = 60.0
+    signing_link_hours: float = 72.0  # how long a signing link may be used
     log_level: str = "INFO"
     secret_key: str = ""  # signs session cookies; default: generated once into the data folder
     public_rate_limit: str = "60 per minute"  # per client address, on verification and the public pages

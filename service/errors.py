@@ -9,6 +9,8 @@
     ├── Forbidden                      credentials that do not allow this                              → 403
     ├── NotFound                       unknown form, agency or document                               → 404
     ├── Conflict                       idempotency key reused with another body, or still running     → 409
+    ├── Gone                           a signing link that has expired                                 → 410
+    ├── Locked                         a signing link locked after too many wrong tries                → 423
     ├── ServiceBusy                    every verification worker busy and the queue full              → 503
     ├── PipelineError                  a stage failed; the drawn number is voided with the reason
     │   ├── TemplateError              a DOCX template cannot be rendered                              → 500
@@ -94,6 +96,14 @@ class NotFound(ChengnuoError):
 
 class Conflict(ChengnuoError):
     code = "conflict"
+
+
+class Gone(ChengnuoError):
+    code = "gone"
+
+
+class Locked(ChengnuoError):
+    code = "locked"
 
 
 class ServiceBusy(ChengnuoError):

@@ -80,13 +80,13 @@ def sign_as_staff(services: Services, principal: Principal, document_id: str, ro
         pyhanko_signer(certificate, key, services.persons.chain),
         services.timestamps.timestamper(),
     )
-    return _store(services, record, party.role, user.display_name, "staff", before, signed, evidence={
+    return store_signature(services, record, party.role, user.display_name, "staff", before, signed, evidence={
         "signer": user.display_name, "user": user.username, "identity": "本人密码 / the signer's own password",
         "checked_by": principal.actor, "address": client.address, "user_agent": client.user_agent[:300],
     })
 
 
-def _store(services: Services, record: DocumentRecord, role: str, signer: str, kind: str, before: bytes, signed: bytes,
+def store_signature(services: Services, record: DocumentRecord, role: str, signer: str, kind: str, before: bytes, signed: bytes,
            *, evidence: dict[str, str]) -> DocumentRecord:
     """Keeps the new revision, completes the document if nobody is left, and records the evidence."""
     now = services.now()

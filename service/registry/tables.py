@@ -61,6 +61,27 @@ documents = Table(
     Column("revision", Integer, nullable=False, default=0),  # the latest revision (0: as issued); pdf_path is its file
 )
 
+# A party's way to sign: a link for the applicant at a distance (a one-time code sent apart, and their ID
+# number's last characters), or the window's screen (the clerk has checked the identity document). The
+# token and the code are never stored, only their keyed hashes.
+signing_links = Table(
+    "signing_links",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("document_id", String(36), nullable=False, index=True),
+    Column("party", String(40), nullable=False),
+    Column("mode", String(10), nullable=False),  # remote | window
+    Column("code_hash", String(64), nullable=True),  # remote only
+    Column("identity_checked_by", String(200), nullable=True),  # window only: the clerk who checked the ID document
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_at", UTCDateTime(), nullable=True),
+    Column("used_at", UTCDateTime(), nullable=True),
+)
+
 # Every revision of a document's PDF: 0 as the agency issued it, then one per party's signature. The
 # bytes stay (files named in pdf_path); the hash proves a copy is one of them.
 revisions = Table(

@@ -1,4 +1,5 @@
-"""Parties sign: documents keep every revision, wait for their parties' signatures, and staff have their own keys
+"""Parties sign: documents keep every revision and wait for their parties' signatures; staff have their own keys;
+signing links
 
 ``issued`` becomes ``awaiting_signatures`` for forms whose other parties sign, ``completed`` for the rest
 (the forms without other parties when this migration was written); each issued file becomes revision 0.
@@ -51,6 +52,25 @@ def upgrade() -> None:
         sa.select(documents.c.id, sa.literal(0), documents.c.sha256, documents.c.pdf_path, documents.c.pdf_size, documents.c.issued_at)
         .where(documents.c.sha256.is_not(None), documents.c.pdf_path.is_not(None), documents.c.issued_at.is_not(None)),
     ))
+    op.create_table(
+        "signing_links",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("document_id", sa.String(length=36), nullable=False),
+        sa.Column("party", sa.String(length=40), nullable=False),
+        sa.Column("mode", sa.String(length=10), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=True),
+        sa.Column("identity_checked_by", sa.String(length=200), nullable=True),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("locked_at", sa.DateTime(), nullable=True),
+        sa.Column("used_at", sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token_hash"),
+    )
+    op.create_index(op.f("ix_signing_links_document_id"), "signing_links", ["document_id"], unique=False)
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("display_name", sa.String(length=100), nullable=True))
         batch.add_column(sa.Column("signing_cert", sa.Text(), nullable=True))
@@ -62,6 +82,8 @@ def downgrade() -> None:
     with op.batch_alter_table("users") as batch:
         for column in ("signature_image", "signing_key", "signing_cert", "display_name"):
             batch.drop_column(column)
+    op.drop_index(op.f("ix_signing_links_document_id"), table_name="signing_links")
+    op.drop_table("signing_links")
     op.drop_index(op.f("ix_revisions_sha256"), table_name="revisions")
     op.drop_table("revisions")
     documents = sa.table("documents", sa.column("status"))
