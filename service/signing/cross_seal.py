@@ -85,7 +85,7 @@ def stamp(writer: BasePdfFileWriter, strips: tuple[Strip, ...]) -> None:
     save = writer.add_object(generic.StreamObject(stream_data=b"q"))  # one pair shared by every page
     restore = writer.add_object(generic.StreamObject(stream_data=b"Q"))
     for index, strip in enumerate(strips):
-        left, bottom, right, top = visible_box(writer, index)
+        _, bottom, right, top = visible_box(writer, index)
         x, y = right - strip.width, (bottom + top - strip.height) / 2
         name = f"/CrossSeal{index + 1}"  # unique per page: pages may share one resource dictionary
         resources = PdfResources()
