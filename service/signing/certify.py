@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError as PyHankoSigningError
@@ -23,6 +24,7 @@ from ..agencies import Agency
 from ..errors import SigningError, SigningKeyUnavailable, TimestampUnavailable
 from ..forms import FormSpec
 from . import spots
+from .cross_seal import CrossPageSeal
 from .keys import KeyStore
 from .seal import seal_png
 from .seal_stamp import EncodedImage, encode_image, seal_stamp_style
@@ -51,14 +53,27 @@ class DocumentSigner:
         self.timestamper = timestamper
         self._seals: dict[str, EncodedImage] = {}
         self._calibrations: dict[tuple[str, str], spots.Calibration] = {}
+        self.cross_seal = CrossPageSeal()
+
+    @staticmethod
+    def seal_picture(agency: Agency) -> bytes:
+        """The agency's seal image: its own file, or drawn from its name. Raises OSError."""
+        return agency.seal_image.read_bytes() if agency.seal_image else seal_png(agency.name)
 
     def seal_style(self, agency: Agency) -> StaticStampStyle:
         """A new stamp style per signature (pyHanko keeps per-PDF state on it), over pixels encoded once."""
         image = self._seals.get(agency.id)
         if image is None:
-            png = agency.seal_image.read_bytes() if agency.seal_image else seal_png(agency.name)
-            image = self._seals.setdefault(agency.id, encode_image(png))
+            image = self._seals.setdefault(agency.id, encode_image(self.seal_picture(agency)))
         return seal_stamp_style(image)
+
+    def apply_cross_seal(self, writer: IncrementalPdfFileWriter, agency: Agency) -> None:
+        """The 骑缝章 across the right edges of a document of two pages or more (cross_seal.py), written
+        before the certification so that it covers them. Raises SigningError."""
+        try:
+            self.cross_seal.apply(writer, agency.id, lambda: self.seal_picture(agency))
+        except (PdfError, OSError, ValueError) as exc:
+            raise SigningError("骑缝章加盖失败，文书未签发", f"the cross-page seal could not be applied ({type(exc).__name__})") from exc
 
     def locate_labels(self, pdf: bytes, reader: PdfFileReader, spec: FormSpec) -> tuple[dict[str, spots.Label], tuple[int, float, float]]:
         """Each label's box on the page (see spots.py: bookmarks once calibrated, else PDFium), and the
@@ -97,6 +112,8 @@ class DocumentSigner:
         else:
             seal_field = fields.SigFieldSpec(sig_field_name=AGENCY_FIELD, on_page=last[0])  # invisible
         fields.append_signature_field(writer, seal_field)
+        if spec.seal:
+            self.apply_cross_seal(writer, agency)
 
         title = f"{spec.title}{' ' + request.number if request.number else ''}"
         meta = writer.document_meta

@@ -51,8 +51,18 @@ class EncodedImage:
 
 def encode_image(png: bytes) -> EncodedImage:
     """Any picture Pillow reads (an agency's own seal scan included), as RGB or grey plus an alpha mask."""
+    return encode_picture(open_picture(png))
+
+
+def open_picture(png: bytes) -> Image.Image:
+    """The decoded picture (any format Pillow reads)."""
     image = Image.open(io.BytesIO(png))
     image.load()
+    return image
+
+
+def encode_picture(image: Image.Image) -> EncodedImage:
+    """A decoded picture, as RGB or grey plus an alpha mask."""
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = image.convert("RGBA")
     mask = None
