@@ -24,6 +24,7 @@ from .metrics import Metrics
 from .registry.db import make_engine
 from .registry.documents import DocumentRegistry
 from .registry.instances import Instances
+from .registry.signing_links import SigningLinks
 from .rendering.docx_render import DocxRenderer
 from .signing.certify import DocumentSigner
 from .signing.health import SigningHealth
@@ -41,6 +42,7 @@ class Services:
     agencies: Agencies
     registry: DocumentRegistry
     instances: Instances
+    links: SigningLinks
     files: FileStore
     renderer: DocxRenderer
     converter: Converter
@@ -143,6 +145,7 @@ def build_services(
         agencies=agencies,
         registry=DocumentRegistry(engine),
         instances=Instances(engine, clock),
+        links=SigningLinks(engine),
         files=FileStore(settings.files_dir),
         renderer=DocxRenderer(settings.templates_dir, labels=template_labels()),
         converter=converter,

@@ -147,15 +147,14 @@ def open_link(services: Services, token: str) -> LinkView:
     return LinkView(link, record, spec, state, page_count(services.files.get(record.pdf_path)), link.mode == "remote" and number is not None)
 
 
-@dataclass(frozen=True)
 class WrongProof(Forbidden):
-    tries_left: int = 0
+    """A wrong code or ID number ending; the message says how many tries are left."""
+
+    code = "wrong_code"
 
     def __init__(self, tries_left: int) -> None:
-        Forbidden.__init__(self, f"验证码或证件号后六位不正确，还可尝试 {tries_left} 次",
-                           f"wrong code or ID number ending: {tries_left} tries left", code="wrong_code")
-        object.__setattr__(self, "tries_left", tries_left)
-        self.errors = {"code": [self.message]}
+        super().__init__(f"验证码或证件号后六位不正确，还可尝试 {tries_left} 次", f"wrong code or ID number ending: {tries_left} tries left")
+        self.tries_left = tries_left
 
 
 def sign_with_link(services: Services, token: str, *, code: object, id_suffix: object, agree: object, signature: object,

@@ -208,6 +208,26 @@ class StaffSignatureSchema(LenientBody):
                              metadata={"description": "the signed-in staff member's password, again"})
 
 
+class LinkRequestSchema(LenientBody):
+    party = Name(required=True, metadata={"description": "the party who signs with the link: applicant, subject, proxy …"})
+
+
+class LinkSchema(Schema):
+    url = fields.String(required=True, metadata={"description": "the signing page; give it to the signer"})
+    token = fields.String(required=True, metadata={"description": "the link's credential, in the URL; shown this once"})
+    expires_at = fields.DateTime(required=True)
+    code = fields.String(required=True, allow_none=True, metadata={"description": "six digits, shown this once: send them apart from the URL"})
+
+
+class LinkSignatureSchema(LenientBody):
+    code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
+    id_suffix = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20),
+                              metadata={"description": "the last six characters of the signer's ID number, when the form holds one"})
+    agree = fields.Boolean(required=True, metadata={"description": "本人已阅读并知晓…: must be true"})
+    signature = fields.String(required=True, validate=validate.Length(max=800_000),
+                              metadata={"description": "the handwritten signature: data:image/png;base64,…"})
+
+
 class VoidRequestSchema(LenientBody):
     reason = Text("作废原因", max_length=500, multiline=True, description="why; verifications of the document then say it")
 

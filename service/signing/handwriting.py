@@ -8,7 +8,7 @@ import base64
 import binascii
 import io
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageChops, UnidentifiedImageError
 
 from ..errors import InvalidData, bilingual
 
@@ -38,7 +38,9 @@ def signature_png(data_url: object) -> bytes:
         image = image.convert("RGBA")
     except (binascii.Error, UnidentifiedImageError, OSError, ValueError):
         raise _refuse("签名图片无法读取", "the signature image cannot be read") from None
-    ink = sum(1 for r, g, b, a in image.getdata() if a > 32 and (r + g + b) < 600)
+    opaque = image.getchannel("A").point(lambda a: 255 if a > 32 else 0)
+    dark = image.convert("L").point(lambda v: 255 if v < 200 else 0)
+    ink = ImageChops.multiply(opaque, dark).histogram()[255]
     if ink < MIN_INK:
         raise _refuse("签名为空，请在签名框内手写签名", "the signature is empty: write it in the box")
     out = io.BytesIO()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..http.openapi import Api
-from . import account, clerk, public, verify_pages
+from . import account, clerk, public, signing_pages, verify_pages
 
 
 def init_app(app: Flask, docs: Api) -> None:
@@ -13,4 +13,5 @@ def init_app(app: Flask, docs: Api) -> None:
     docs.register_blueprint(public.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(verify_pages.bp)
+    app.register_blueprint(signing_pages.bp)
     app.register_blueprint(clerk.bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
-from .. import documents, issuing, signing_flow, voiding
+from .. import documents, issuing, signing_flow, signing_links, voiding
 from ..auth.http import client_address, csrf_token, current_principal
 from ..auth.principal import Principal
 from ..http.errors import status_of
@@ -108,10 +108,23 @@ def _document_page(record, status: int, **context) -> tuple[str, int]:  # type: 
     principal: Principal = current_principal()  # type: ignore[assignment]
     detail = documents.detail(services(), record)
     turn = next((p for p in detail.parties if p.state == "waiting"), None)  # whose turn it is
+    staff = principal.role in ("clerk", "supervisor") and record.status == "awaiting_signatures" and turn is not None
     return _page("document.html", status, record=detail, spec=CATALOGUE.get(record.form),
                  agency=services().agencies.by_id.get(record.agency), state=documents.registry_state(services(), record),
-                 may_sign=turn if turn and turn.staff and record.status == "awaiting_signatures" and principal.role in ("clerk", "supervisor")
-                 else None, **context)
+                 may_sign=turn if staff and turn.staff else None, may_open_window=turn if staff and not turn.staff else None, **context)
+
+
+@bp.post("/documents/<document_id>/window-signing")
+def window_signing(document_id: str) -> Response | tuple[str, int]:
+    """Opens the signing screen at the window for the party whose turn it is, once the clerk confirms the ID check."""
+    principal: Principal = current_principal()  # type: ignore[assignment]
+    try:
+        link = signing_links.create_link(services(), principal, document_id, request.form.get("party"), mode="window",
+                                         identity_checked=request.form.get("identity_checked") == "yes")
+    except ChengnuoError as exc:
+        record = documents.get_document(services(), principal, document_id)
+        return _document_page(record, status_of(exc), issued=False, may_void=False, sign_error=exc)
+    return redirect(f"/sign/{link.token}")
 
 
 @bp.post("/documents/<document_id>/sign")
