@@ -5,6 +5,7 @@ test-artifacts/screens/."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import re
 import shutil
 import socket
@@ -21,6 +22,15 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make test installs it)")
 
 playwright_api = pytest.importorskip("playwright.sync_api")
+AXE = Path(pytest.importorskip("axe_playwright_python").__file__).with_name("axe.min.js").read_text(encoding="utf-8")
+
+
+def accessible(page, what: str) -> None:
+    """axe-core (WCAG 2.0/2.1 A and AA) finds nothing wrong with the page as it stands."""
+    page.evaluate(AXE)
+    found = page.evaluate("axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+                          ".then(r => r.violations.map(v => [v.id, v.help, v.nodes.map(n => n.target.join(' ')).slice(0, 3)]))")
+    assert found == [], (what, found)
 
 
 @pytest.fixture
@@ -62,6 +72,7 @@ def sign_in(page, live, username: str, password: str, screens: Path | None = Non
     page.goto(f"{live['url']}/login")
     if screens:
         page.screenshot(path=str(screens / "login.png"), full_page=True)
+        accessible(page, "login")
     page.get_by_label("用户名 / User name").fill(username)
     page.get_by_label("密码 / Password").fill(password)
     page.get_by_role("button", name="登录 / Sign in").click()
@@ -90,9 +101,11 @@ def verify_on_public_page(browser, live, pdf: Path, screens: Path, name: str) ->
     page = context.new_page()
     page.goto(f"{live['url']}/verify")
     page.screenshot(path=str(screens / "verify-upload.png"), full_page=True)
+    accessible(page, "verify upload")
     page.set_input_files("#file", str(pdf))  # the page submits itself once a file is chosen
     page.wait_for_selector(".verdict")
     page.screenshot(path=str(screens / f"verify-{name}.png"), full_page=True)
+    accessible(page, f"report {name}")
     verdict = page.locator(".verdict").first.inner_text()
     context.close()
     return verdict
@@ -104,6 +117,7 @@ def test_a_clerk_issues_three_forms_and_the_public_verifies_them(browser, live, 
     sign_in(page, live, "zhang", live["clerk"], screens)
     page.get_by_role("link", name="签发文书").click()
     page.screenshot(path=str(screens / "forms.png"), full_page=True)
+    accessible(page, "forms")
 
     # 1. The liaison form, typed in field by field.
     page.get_by_role("link", name="推行证明事项告知承诺制联络表").click()
@@ -114,10 +128,12 @@ def test_a_clerk_issues_three_forms_and_the_public_verifies_them(browser, live, 
         block.get_by_label("姓名").fill(name)
         block.get_by_label("联系电话").fill(phone)
     page.screenshot(path=str(screens / "form-liaison.png"), full_page=True)
+    accessible(page, "a form")
     number, liaison_pdf = issue_and_download(page, tmp_path, "liaison")
     assert number == "（本表单无文号）"
     assert liaison_pdf.read_bytes().startswith(b"%PDF-")
     page.screenshot(path=str(screens / "document-issued.png"), full_page=True)
+    accessible(page, "a document")
 
     # 2. A letter with list rows, and a validation error fixed on the way.
     page.goto(f"{live['url']}/forms/assistance-request-written")
@@ -139,6 +155,7 @@ def test_a_clerk_issues_three_forms_and_the_public_verifies_them(browser, live, 
     assert "必填" in error.inner_text() or "不能为空白" in error.inner_text()
     assert page.get_by_label("被请求协助部门").input_value() == "晋城市民政局"  # what was typed is kept
     page.screenshot(path=str(screens / "form-error.png"), full_page=True)
+    accessible(page, "a form with an error")
     page.get_by_role("textbox", name="申请人", exact=True).fill("李秀英")
     number, letter_pdf = issue_and_download(page, tmp_path, "letter")
     assert re.fullmatch(r"晋市司函字〔\d{4}〕1号", number)
@@ -154,6 +171,7 @@ def test_a_clerk_issues_three_forms_and_the_public_verifies_them(browser, live, 
     page.get_by_role("button", name="查找 / Search").click()
     assert page.locator("tbody tr").count() == 1
     page.screenshot(path=str(screens / "documents.png"), full_page=True)
+    accessible(page, "the document list")
     context.close()
 
     for name, pdf in (("liaison", liaison_pdf), ("letter", letter_pdf), ("commitment", commitment_pdf)):
@@ -188,6 +206,7 @@ def test_a_supervisor_voids_and_the_verifier_page_turns_red(browser, live, servi
     assert verdict.evaluate("e => getComputedStyle(e).color") == "rgb(164, 22, 26)"  # red
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 360  # nothing wider than the phone
     page.screenshot(path=str(screens / "qr-page-phone.png"), full_page=True)
+    accessible(page, "the QR page on a phone")
     phone.close()
     assert verify_on_public_page(browser, live, pdf, screens, "voided").startswith("无效")
 
@@ -206,3 +225,82 @@ def test_the_essential_paths_work_without_javascript(browser, live, screens, tmp
     assert page.locator(".verdict").first.inner_text().startswith("真实有效")
     page.screenshot(path=str(screens / "verify-no-js.png"), full_page=True)
     context.close()
+
+
+def draw_signature(page) -> None:
+    """Writes a few strokes on the pad with the mouse (pointer events, as a finger or a pen makes them)."""
+    pad = page.locator("#pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    for stroke in (((0.1, 0.7), (0.25, 0.3), (0.4, 0.75)), ((0.5, 0.3), (0.65, 0.7), (0.85, 0.35))):
+        page.mouse.move(box["x"] + box["width"] * stroke[0][0], box["y"] + box["height"] * stroke[0][1])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + box["width"] * x, box["y"] + box["height"] * y, steps=8)
+        page.mouse.up()
+
+
+def test_the_applicant_signs_at_the_window_and_the_clerk_as_handler(browser, live, services, tmp_path, screens):
+    from service.issuing import issue
+
+    from . import sigcheck
+    from .conftest import sample
+
+    record = issue(services, "commitment-letter", sample("commitment-letter"), principal=OPERATOR, agency_id="jc-justice").document
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    sign_in(page, live, "zhang", live["clerk"])
+    page.goto(f"{live['url']}/documents/{record.id}")
+    accessible(page, "a document awaiting signatures")
+    page.get_by_label("我已核验其身份证件 / I have checked the identity document").check()
+    page.get_by_role("button", name="打开签署屏 / Open the signing screen").click()
+    page.wait_for_url(re.compile(r"/sign/"))
+    assert page.locator(".pages img").count() == 4
+    accessible(page, "the signing screen at the window")
+    page.get_by_label(re.compile("本人已阅读并知晓")).check()
+    draw_signature(page)
+    page.screenshot(path=str(screens / "sign-window.png"), full_page=True)
+    page.get_by_role("button", name="确认签署 / Sign").click()
+    page.wait_for_selector("text=签署完成")
+    accessible(page, "signed")
+
+    page.goto(f"{live['url']}/documents/{record.id}")
+    page.get_by_label("密码 / Password").fill(live["clerk"])
+    page.get_by_role("button", name="签署 / Sign").click()
+    page.wait_for_selector("text=有效，已签署完成")
+    page.screenshot(path=str(screens / "document-completed.png"), full_page=True)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="下载盖章 PDF / Download PDF").click()
+    pdf = tmp_path / "completed.pdf"
+    download.value.save_as(pdf)
+    context.close()
+    with concurrent.futures.ThreadPoolExecutor(1) as outside:  # pyHanko runs its own event loop; Playwright's holds this thread
+        statuses = outside.submit(sigcheck.signatures, pdf.read_bytes(), services.settings.certs_dir / "root-ca.pem").result()
+    assert sorted(statuses) == ["agency", "applicant", "handler"] and all(s.intact and s.trusted for s in statuses.values())
+    assert verify_on_public_page(browser, live, pdf, screens, "completed").startswith("真实有效")
+
+
+def test_the_applicant_signs_a_link_on_a_phone(browser, live, services, screens):
+    from service import signing_links
+    from service.issuing import issue
+
+    from .conftest import sample
+
+    data = sample("commitment-letter")
+    record = issue(services, "commitment-letter", data, principal=OPERATOR, agency_id="jc-justice").document
+    link = signing_links.create_link(services, OPERATOR, record.id, "applicant")
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    page.goto(link.url.replace(services.settings.base_url, live["url"]))
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
+    accessible(page, "the signing screen on a phone")
+    page.get_by_label("验证码 / Code").fill(link.code)
+    page.get_by_label("证件号码后六位 / Last six characters of your ID number").fill(data["applicant"]["id_number"][-6:])
+    page.get_by_label(re.compile("本人已阅读并知晓")).check()
+    draw_signature(page)
+    page.get_by_role("button", name="确认签署 / Sign").click()
+    page.wait_for_selector("text=签署完成")
+    page.screenshot(path=str(screens / "sign-phone.png"), full_page=True)
+    phone.close()
+    assert services.registry.get(record.id).revision == 1
+    assert [r.party for r in services.registry.revisions(record.id)] == [None, "applicant"]
