@@ -9,12 +9,14 @@ from sqlalchemy import (
     Column,
     LargeBinary,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -178,4 +180,57 @@ audit_log = Table(
     Column("detail", JSON, nullable=False),
     Column("prev_hash", String(64), nullable=False, unique=True),
     Column("hash", String(64), nullable=False),
+)
+
+# Calling systems' webhooks (service/webhooks/). Each belongs to the API key that made it and hears the events
+# of the documents that key may act for. The signing secret is stored sealed (webhooks/secretbox.py) with a key
+# kept outside the database; it is returned once, when the webhook is made.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(24), primary_key=True),  # wh_…, public
+    Column("owner", String(16), nullable=False, index=True),  # api_keys.id
+    Column("url", Text, nullable=False),
+    Column("events", JSON, nullable=False),  # event types or wildcards (document.*)
+    Column("secret", Text, nullable=False),  # sealed; never returned after creation
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("disabled_at", UTCDateTime(), nullable=True),  # deleted by its owner: no more deliveries
+)
+
+# The outbox and the delivery log: one row per event and webhook, with the body exactly as it is sent every
+# time. A deliverer claims a due row by setting a lease (lease_owner, lease_until), so that several processes
+# on one database never send it at once; a lease that runs out (its process died) lets another claim it.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", String(24), nullable=False, index=True),
+    Column("event_id", String(40), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("state", String(12), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=True),  # when pending
+    Column("lease_owner", String(36), nullable=True),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    Column("last_status", Integer, nullable=True),  # the receiver's last HTTP status; None: no answer
+    Column("last_error", String(500), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_attempt_at", UTCDateTime(), nullable=True),
+    Column("delivered_at", UTCDateTime(), nullable=True),
+    UniqueConstraint("webhook_id", "event_id", name="uq_webhook_deliveries_event"),
+    Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+)
+
+# Every attempt of a delivery: when, what the receiver answered (or why there was no answer), how long it took.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", Integer, nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("error", String(500), nullable=True),
+    Column("duration_ms", Integer, nullable=False),
 )
