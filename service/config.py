@@ -57,6 +57,8 @@ class Settings:
     public_rate_limit: str = "60 per minute"  # per client address, on verification and the public pages
     login_rate_limit: str = "10 per minute"  # per client address, on sign-in
     trusted_proxies: int = 0  # proxies in front of the service whose X-Forwarded-For to believe
+    webhook_key: str = ""  # seals webhook secrets at rest; default: generated once into the data folder
+    webhook_timeout: float = 5.0  # seconds a receiver has to connect, and again to answer
 
     @property
     def database(self) -> str:

@@ -25,6 +25,7 @@ from .registry.db import make_engine
 from .registry.documents import DocumentRegistry
 from .registry.instances import Instances
 from .registry.signing_links import SigningLinks
+from .registry.webhooks import WebhookStore
 from .rendering.docx_render import DocxRenderer
 from .signing.certify import DocumentSigner
 from .signing.health import SigningHealth
@@ -34,6 +35,7 @@ from .signing.paths import PkiPaths, read_passphrase
 from .signing.timestamps import TimestampSource, development_tsa_fingerprints, timestamp_source
 from .storage.folder import FileStore
 from .verifying.sandbox import SandboxSettings, VerificationSandbox
+from .webhooks.secretbox import SecretBox
 
 
 @dataclass
@@ -58,6 +60,8 @@ class Services:
     audit: AuditLog
     metrics: Metrics
     clock: Callable[[], dt.datetime]
+    webhooks: WebhookStore
+    webhook_secrets: SecretBox
 
     def now(self) -> dt.datetime:
         return self.clock()
@@ -166,4 +170,6 @@ def build_services(
         audit=AuditLog(engine, settings.data_dir / "audit.head", clock),
         metrics=Metrics(converter.status),
         clock=clock,
+        webhooks=WebhookStore(engine),
+        webhook_secrets=SecretBox(settings.data_dir, settings.webhook_key),
     )
