@@ -31,6 +31,7 @@ from .rendering.draft import mark_draft
 from .rendering.qr import qr_png
 from .signing.certify import SignatureRequest
 from .runtime import Services
+from .webhooks import document_issued
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,7 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
                           detail={"serial": issued.serial, "form": spec.id, "agency": agency.id, "number": issued.number,
                                   "request_id": request_id})
     log.info("issued %s %s number=%s in %.0f ms", spec.id, issued.serial, issued.number, sum(timings.values()) * 1000)
+    document_issued(services, issued)  # records the webhooks' deliveries; never raises, never waits for a receiver
     return IssueResult(issued, timings=timings)
 
 

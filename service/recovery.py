@@ -4,7 +4,8 @@ A number is drawn (and the document recorded ``issuing``) before the document is
 is printed on it. If the process dies before the document is issued — ``kill -9``, a power cut, a lost
 machine — the row would stay ``issuing`` for ever, its number neither issued nor voided. Each process
 records itself with a heartbeat (registry/instances.py); at start and then periodically, the rows of
-processes that are gone are voided, never those of a process that still runs.
+processes that are gone are voided, never those of a process that still runs. No webhook event follows: such a
+document was never issued, so no calling system heard of it (``document.voided`` follows only ``document.issued``).
 """
 
 from __future__ import annotations

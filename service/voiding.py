@@ -1,5 +1,5 @@
-"""Voiding an issued document: it stays in the registry, and every verification of it says invalid,
-with when and why."""
+"""Voiding an issued document: it stays in the registry, every verification of it says invalid, with when and
+why, and the calling systems that hear of its documents get ``document.voided``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from .auth.principal import Principal, authorize_void
 from .errors import Conflict, InvalidData
 from .registry.documents import ISSUED, DocumentRecord
 from .runtime import Services
+from .webhooks import document_voided
 
 log = logging.getLogger(__name__)
 
@@ -33,4 +34,7 @@ def void(services: Services, principal: Principal, document_id: str, reason: obj
                           detail={"serial": record.serial, "form": record.form, "agency": record.agency, "number": record.number,
                                   "was": record.status, "reason": reason.strip()})
     log.info("voided %s (%s)", record.serial, record.form)
-    return services.registry.get(document_id)
+    voided = services.registry.get(document_id)
+    if voided.issued_at is not None:  # one voided while still issuing was never announced (no document.issued): no event
+        document_voided(services, voided)
+    return voided
