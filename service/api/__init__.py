@@ -4,9 +4,9 @@ once with the schemas in ``schemas.py`` (validation, answers and /api/openapi.js
 from __future__ import annotations
 
 from ..http.openapi import Api
-from . import admin, documents, forms, health, signing, verifications
+from . import admin, documents, forms, health, signing, verifications, webhooks
 
 
 def init_app(api: Api) -> None:
-    for blueprint in (forms.bp, documents.bp, signing.bp, signing.public, verifications.bp, admin.bp, health.bp):
+    for blueprint in (forms.bp, documents.bp, signing.bp, signing.public, verifications.bp, admin.bp, webhooks.bp, health.bp):
         api.register_blueprint(blueprint)

@@ -33,6 +33,8 @@ from ..forms.fields import (
 from ..forms.jsonschema import json_schema
 from ..forms.jsonschema import sample as form_sample
 from ..registry.documents import DocumentRecord
+from ..webhooks.events import SUBSCRIBABLE, unknown_event
+from ..webhooks.subscriptions import MAX_PAGE, MAX_PER_PAGE, url_problem
 
 MSG_IDEMPOTENCY_KEY = bilingual("Idempotency-Key 须为 1–200 个可打印字符", "Idempotency-Key must be 1–200 printable characters")
 MSG_LIST = bilingual("应为文本列表", "must be a list of strings")
@@ -307,6 +309,108 @@ class KeyRequestSchema(LenientBody):
     name = Name(required=True)
     agencies = _names(load_default=list, metadata={"description": "the agencies the key acts for"})
     forms = _names(load_default=lambda: ["*"], metadata={"description": 'the forms it may issue; ["*"] (default) for every form'})
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+
+
+def _problem(check: Callable[[str], str | None]) -> Callable[[str], None]:
+    """A marshmallow validator from a function that names the problem (bilingual) or returns None."""
+
+    def validator(value: str) -> None:
+        if problem := check(value):
+            raise ValidationError(problem)
+
+    return validator
+
+
+class WebhookRequestSchema(FormSchema):
+    url = fields.String(
+        required=True,
+        validate=_problem(url_problem),
+        error_messages={"required": MSG_REQUIRED, "null": MSG_NULL, "invalid": MSG_STRING},
+        metadata={"format": "uri", "description": "where events are POSTed: an http(s) URL, without credentials"},
+    )
+    events = fields.List(
+        fields.String(validate=_problem(unknown_event), error_messages={"invalid": MSG_STRING, "null": MSG_NULL},
+                      metadata={"enum": list(SUBSCRIBABLE)}),
+        required=True,
+        validate=validate.Length(min=1, max=50, error=bilingual("应列出 1–50 个事件", "list 1–50 events")),
+        error_messages={"invalid": MSG_LIST, "null": MSG_NULL, "required": MSG_REQUIRED},
+        metadata={"description": "event types, or a family's wildcard (document.*), or * for every event"},
+    )
+
+
+class WebhookLinksSchema(Schema):
+    deliveries = Link(lambda webhook: url_for("webhooks_api.deliveries", webhook_id=webhook.id), required=True)
+
+
+class WebhookSchema(Schema):
+    """Dumps a ``Webhook`` (never its secret)."""
+
+    id = fields.String(required=True)
+    url = fields.String(required=True)
+    events = fields.List(fields.String(), required=True)
+    created_at = fields.DateTime(required=True)
+    links = Links(WebhookLinksSchema)
+
+
+class WebhookListSchema(Schema):
+    webhooks = fields.List(fields.Nested(WebhookSchema), required=True)
+
+
+class NewWebhookSchema(WebhookSchema):
+    """A webhook just made, ``(webhook, secret)``: the secret is shown this once."""
+
+    secret = fields.String(required=True, metadata={
+        "description": "keys the HMAC of X-Chengnuo-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>; shown only now"})
+
+    @pre_dump
+    def _with_secret(self, created: tuple[Any, str], **kwargs: Any) -> SimpleNamespace:
+        webhook, secret = created
+        return SimpleNamespace(**vars(webhook), secret=secret)
+
+
+class DeliveryAttemptSchema(Schema):
+    number = fields.Integer(required=True)
+    at = fields.DateTime(required=True)
+    status = fields.Integer(required=True, allow_none=True, metadata={"description": "the receiver's HTTP status; null: no answer"})
+    error = fields.String(required=True, allow_none=True)
+    duration_ms = fields.Integer(required=True)
+
+
+class DeliverySchema(Schema):
+    """Dumps a ``Delivery``: one event sent (or being sent) to one webhook."""
+
+    id = fields.Integer(required=True)
+    event_id = fields.String(required=True, metadata={"description": "the id in the body; the same on every attempt"})
+    type = fields.String(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(["pending", "delivered", "failed"]))
+    attempts = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+    next_attempt_at = fields.DateTime(required=True, allow_none=True)
+    last_attempt_at = fields.DateTime(required=True, allow_none=True)
+    delivered_at = fields.DateTime(required=True, allow_none=True)
+    last_status = fields.Integer(required=True, allow_none=True)
+    last_error = fields.String(required=True, allow_none=True)
+    log = fields.List(fields.Nested(DeliveryAttemptSchema), required=True, metadata={"description": "every attempt, first first"})
+
+
+class DeliveryPageSchema(Schema):
+    """Dumps a ``DeliveryPage``."""
+
+    deliveries = fields.List(fields.Nested(DeliverySchema), required=True, metadata={"description": "newest first"})
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class PageQuerySchema(Schema):
+    page = fields.Integer(load_default=1, strict=False, validate=validate.Range(min=1, max=MAX_PAGE, error=bilingual(
+        f"页码应为 1–{MAX_PAGE}", f"the page must be from 1 to {MAX_PAGE}")), error_messages={"invalid": bilingual("应为整数", "must be a whole number")})
+    per_page = fields.Integer(load_default=20, strict=False, validate=validate.Range(min=1, max=MAX_PER_PAGE, error=bilingual(
+        f"每页条数应为 1–{MAX_PER_PAGE}", f"per_page must be from 1 to {MAX_PER_PAGE}")),
+        error_messages={"invalid": bilingual("应为整数", "must be a whole number")})
 
 
 # --- health --------------------------------------------------------------------------------------

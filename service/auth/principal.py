@@ -8,6 +8,8 @@
 | admin       | – | every agency | – | yes |
 | operator (CLI) | all | all | all | yes |
 
+Webhooks belong to the API key that made them: only a key makes, lists and deletes them, and only its own.
+
 Another agency's document is reported as not found, so that a key cannot probe for it.
 """
 
@@ -83,3 +85,9 @@ def authorize_void(principal: Principal, document_id: str, agency_id: str, form_
 def authorize_admin(principal: Principal) -> None:
     if principal.role not in ("admin", "operator"):
         raise Forbidden("只有管理员可以管理用户和密钥", "only an administrator can manage users and keys")
+
+
+def authorize_webhooks(principal: Principal) -> None:
+    """Raises Forbidden for anyone but a calling system: a webhook belongs to the API key that makes it."""
+    if principal.kind != "key":
+        raise Forbidden("只有调用系统（API 密钥）可以管理 Webhook", "only calling systems (API keys) can manage webhooks")
