@@ -117,6 +117,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from .housekeeping import Housekeeping
     from .signing.timestamps import DEVELOPMENT_NOTE
+    from .webhooks.delivery import Deliverer
 
     settings = load_settings()
     app = create_app(settings)
@@ -131,6 +132,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem := services.audit.head_problem():
         log.error("the audit trail's head disagrees with the chain: %s (see /healthz; 'audit verify', then 'audit acknowledge')", problem)
     housekeeping.start()
+    deliverer = Deliverer(services)  # webhook deliveries, from its own threads: never a request's
+    deliverer.start()
     log.info("starting %d LibreOffice worker(s)…", settings.converter_workers)
     services.converter.start()
     # What start-up built lives as long as the process: out of the cyclic collector's sight, a full
@@ -154,6 +157,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         log.info("stopping")
         housekeeping.stop()
+        deliverer.stop()
         services.close()
     return EXIT_OK
 
