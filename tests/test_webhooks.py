@@ -29,6 +29,7 @@ from service.registry.tables import (
     webhook_deliveries,
     webhooks,
 )
+from service.registry.webhooks import CANCELLED
 from service.runtime import build_services
 from service.webhooks import document_completed, document_signed, publish
 from service.webhooks.delivery import Deliverer, DeliverySettings
@@ -445,7 +446,20 @@ def test_a_deleted_webhook_gets_nothing_more_and_its_pending_deliveries_are_canc
         operator_document(services)
         assert deliver_all(Deliverer(services, fast())) == 0
     (row,) = deliveries(services)
-    assert (row.state, row.last_error) == ("failed", "webhook deleted / Webhook 已删除")
+    assert (row.state, row.last_error) == ("failed", CANCELLED)
+    assert receiver.received == []
+
+
+def test_an_event_queued_just_before_its_webhook_went_is_not_sent(app, client, services):
+    """A key revoked (or a webhook deleted) between publishing and delivering: the delivery ends unsent."""
+    with Receiver() as receiver:
+        principal, key = key_principal(services, name="将被吊销")
+        subscribe(keyed_client(app, key), receiver)
+        operator_document(services)
+        services.api_keys.revoke(principal.id, services.now())
+        assert deliver_all(Deliverer(services, fast())) == 1
+    (row,) = deliveries(services)
+    assert (row.state, row.attempts, row.last_error) == ("failed", 0, CANCELLED)
     assert receiver.received == []
 
 

@@ -21,6 +21,7 @@ from ..errors import NotFound
 from .tables import api_keys, webhook_attempts, webhook_deliveries, webhooks
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+CANCELLED = "Webhook 已删除或其 API 密钥已吊销 / the webhook was deleted, or its API key revoked"
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class DueDelivery:
     type: str
     body: str
     attempt: int  # the number of the attempt about to be made, from 1
+    active: bool = True  # False: the webhook was deleted, or its key revoked, after the event was queued
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ class WebhookStore:
                 raise _not_found(webhook_id)
             conn.execute(update(webhook_deliveries)
                          .where(webhook_deliveries.c.webhook_id == webhook_id, webhook_deliveries.c.state == PENDING)
-                         .values(state=FAILED, next_attempt_at=None, last_error="webhook deleted / Webhook 已删除"))
+                         .values(state=FAILED, next_attempt_at=None, last_error=CANCELLED))
             row = conn.execute(select(webhooks).where(webhooks.c.id == webhook_id)).one()
         return _webhook(row)
 
@@ -167,11 +169,19 @@ class WebhookStore:
                                  .values(lease_owner=instance, lease_until=now + lease).returning(d.c.id)).scalars().all()
             if not taken:
                 return []
-            rows = conn.execute(select(d, webhooks.c.url, webhooks.c.secret)
+            rows = conn.execute(select(d, webhooks.c.url, webhooks.c.secret, webhooks.c.disabled_at, api_keys.c.revoked_at)
                                 .join(webhooks, webhooks.c.id == d.c.webhook_id)
+                                .outerjoin(api_keys, api_keys.c.id == webhooks.c.owner)
                                 .where(d.c.id.in_(taken)).order_by(d.c.next_attempt_at, d.c.id)).all()
-        return [DueDelivery(row.id, row.webhook_id, row.url, row.secret, row.event_id, row.type, row.body, row.attempts + 1)
-                for row in rows]
+        return [DueDelivery(row.id, row.webhook_id, row.url, row.secret, row.event_id, row.type, row.body, row.attempts + 1,
+                            active=row.disabled_at is None and row.revoked_at is None) for row in rows]
+
+    def cancel(self, due: DueDelivery, instance: str, *, reason: str) -> None:
+        """Ends a claimed delivery unsent (``failed``, with the reason)."""
+        d = webhook_deliveries
+        with self.engine.begin() as conn:
+            conn.execute(update(d).where(d.c.id == due.id, d.c.lease_owner == instance, d.c.state == PENDING).values(
+                state=FAILED, next_attempt_at=None, lease_owner=None, lease_until=None, last_error=reason[:500]))
 
     def finish(self, due: DueDelivery, instance: str, *, at: dt.datetime, status: int | None, error: str | None, duration_ms: int,
                state: str, next_attempt_at: dt.datetime | None) -> bool:

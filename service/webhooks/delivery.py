@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import requests
 
 from ..errors import bilingual
-from ..registry.webhooks import DELIVERED, FAILED, PENDING, DueDelivery
+from ..registry.webhooks import CANCELLED, DELIVERED, FAILED, PENDING, DueDelivery
 from .secretbox import UnreadableSecret
 from .signature import HEADER, signature_header
 
@@ -116,6 +116,10 @@ class Deliverer:
             log.exception("webhook delivery %d (%s, event %s) could not be completed", due.id, due.webhook_id, due.event_id)
 
     def _attempt(self, due: DueDelivery) -> None:
+        if not due.active:
+            self.store.cancel(due, self.services.instances.id, reason=CANCELLED)
+            log.info("webhook %s: %s %s not sent (the webhook was deleted or its key revoked)", due.webhook_id, due.type, due.event_id)
+            return
         started = time.monotonic()
         at = self.services.now()
         body = due.body.encode("utf-8")
