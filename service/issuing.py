@@ -31,7 +31,7 @@ from .rendering.draft import mark_draft
 from .rendering.qr import qr_png
 from .signing.certify import SignatureRequest
 from .runtime import Services
-from .webhooks import document_issued
+from .webhooks import document_completed, document_issued
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +191,8 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
                                   "request_id": request_id})
     log.info("issued %s %s number=%s in %.0f ms", spec.id, issued.serial, issued.number, sum(timings.values()) * 1000)
     document_issued(services, issued)  # records the webhooks' deliveries; never raises, never waits for a receiver
+    if issued.status == "completed":  # nobody else signs this document: it is complete as issued
+        document_completed(services, issued)
     return IssueResult(issued, timings=timings)
 
 

@@ -45,9 +45,10 @@ def iso_time(value: dt.datetime | None) -> str | None:
 
 
 def document_data(record: DocumentRecord, base_url: str) -> dict[str, Any]:
-    """The ``document`` of a document event: what a calling system needs to find it, never its data."""
+    """The ``document`` of a document event: what a calling system needs to find it, never its data. ``sha256`` is
+    the PDF's as issued; ``revision`` counts the parties' signatures since (the latest PDF is ``links.pdf``)."""
     links = {"self": f"{base_url}/api/v1/documents/{record.id}", "verify": f"{base_url}/v/{record.serial}"}
-    if record.status == "issued":
+    if record.issued:
         links["pdf"] = f"{base_url}/api/v1/documents/{record.id}/pdf"
     return {
         "id": record.id,
@@ -56,6 +57,7 @@ def document_data(record: DocumentRecord, base_url: str) -> dict[str, Any]:
         "serial": record.serial,
         "number": record.number,
         "status": record.status,
+        "revision": record.revision,
         "sha256": record.sha256,
         "issued_at": iso_time(record.issued_at),
         "voided_at": iso_time(record.voided_at),

@@ -8,8 +8,9 @@ them is logged.
 A webhook hears an event when it subscribed to its type (or a wildcard) and the API key that made it may act
 for the document's agency and form, as it may read the document itself.
 
-The signing flow calls ``document_signed`` when a party has signed and ``document_completed`` when the last
-required party has; issuing calls ``document_issued``, voiding ``document_voided``.
+Issuing calls ``document_issued`` (and ``document_completed`` for a document nobody else signs, complete as
+issued); the signing flow calls ``document_signed`` for each party's signature and ``document_completed`` when
+it was the last one required; voiding calls ``document_voided``.
 """
 
 from __future__ import annotations
@@ -92,6 +93,6 @@ def document_signed(services: Services, record: DocumentRecord, *, party: str, l
 
 
 def document_completed(services: Services, record: DocumentRecord) -> str | None:
-    """``document.completed``: every required party has signed ``record``. Call it after the ``document.signed`` of
-    the last required party; never raises."""
+    """``document.completed``: every required party has signed ``record`` (or nobody else signs it: then right after
+    ``document.issued``). Call it after the ``document.signed`` of the last required party; never raises."""
     return _document_event(services, events.DOCUMENT_COMPLETED, record)
