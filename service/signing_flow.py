@@ -20,10 +20,12 @@ from .auth.principal import Principal
 from .auth.users import SignInRefused
 from .errors import Conflict, Forbidden
 from .forms import get_form
+from .masking import mask_name
 from .parties import check_turn, party_of, party_states
 from .registry.documents import DocumentRecord
 from .runtime import Services
 from .signing.party import PartySignature, pyhanko_signer, sign_field
+from .webhooks import document_completed, document_signed
 
 log = logging.getLogger(__name__)
 
@@ -103,4 +105,9 @@ def store_signature(services: Services, record: DocumentRecord, role: str, signe
         "completed": not remaining,
     })
     log.info("%s signed %s (%s) as %s; revision %d%s", signer, record.serial, record.form, role, number, ", completed" if not remaining else "")
+    # Webhooks (never raising, never waiting for a receiver); a person signing for themselves is named masked, staff in full.
+    document_signed(services, updated, party=role, label=party_of(spec, role).label, signed_at=now,
+                    signer=signer if kind == "staff" else mask_name(signer))
+    if updated.status == "completed":
+        document_completed(services, updated)
     return updated
