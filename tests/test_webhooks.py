@@ -323,7 +323,7 @@ def test_webhook_answers_match_the_generated_document(app, client):
 
 def test_issuing_and_voiding_deliver_one_signed_event_each(client, services):
     with Receiver() as receiver:
-        hook = subscribe(client, receiver)
+        hook = subscribe(client, receiver, ["document.issued", "document.voided"])
         issued = client.post("/api/v1/documents", json={"form": "liaison-form", "agency": "jc-market", "data": sample("liaison-form")})
         assert issued.status_code == 201
         deliverer = Deliverer(services, fast())
@@ -336,8 +336,9 @@ def test_issuing_and_voiding_deliver_one_signed_event_each(client, services):
     assert set(first) == {"id", "type", "created_at", "data"} and first["id"] != second["id"]
     document = first["data"]["document"]
     assert (document["id"], document["serial"], document["number"], document["status"]) == (
-        issued.json["id"], issued.json["serial"], issued.json["number"], "issued")
-    assert document["links"]["self"].endswith(f"/api/v1/documents/{issued.json['id']}") and "data" not in document
+        issued.json["id"], issued.json["serial"], issued.json["number"], "completed")  # nobody else signs a liaison form
+    assert (document["revision"], document["sha256"]) == (0, issued.json["sha256"]) and "data" not in document
+    assert document["links"]["self"].endswith(f"/api/v1/documents/{issued.json['id']}") and document["links"]["pdf"].endswith("/pdf")
     assert (second["data"]["document"]["status"], second["data"]["document"]["void_reason"]) == ("voided", "填写错误")
     headers = receiver.received[0].headers
     assert (headers["X-Chengnuo-Event"], headers["Content-Type"]) == ("document.issued", "application/json; charset=utf-8")
@@ -345,6 +346,38 @@ def test_issuing_and_voiding_deliver_one_signed_event_each(client, services):
     assert [(d["type"], d["state"], d["attempts"], d["last_status"]) for d in log_page["deliveries"]] == [
         ("document.voided", "delivered", 1, 200), ("document.issued", "delivered", 1, 200)]
     assert [a["status"] for a in log_page["deliveries"][1]["log"]] == [200]
+
+
+def test_a_document_nobody_else_signs_is_announced_issued_then_completed(client, services):
+    with Receiver() as receiver:
+        subscribe(client, receiver, ["*"])
+        alone = operator_document(services, form="liaison-form")
+        awaiting = operator_document(services, form="commitment-letter")
+        deliver_all(Deliverer(services, fast()))
+    events = sorted(receiver.events(), key=lambda e: e["created_at"])
+    assert [(e["type"], e["data"]["document"]["id"], e["data"]["document"]["status"]) for e in events] == [
+        ("document.issued", alone.id, "completed"), ("document.completed", alone.id, "completed"),
+        ("document.issued", awaiting.id, "awaiting_signatures")]
+
+
+@pytest.mark.office
+def test_a_staff_signature_announces_signed_then_completed(app, services):
+    """Through the real signing flow (LibreOffice, pyHanko): the verifier signs the 核验单, the last party."""
+    from .test_party_signing import issued, sign, staff
+
+    principal, key = key_principal(services, agencies=["jc-justice"])
+    with Receiver() as receiver:
+        subscribe(keyed_client(app, key), receiver, ["document.signed", "document.completed"])
+        document = issued(services)
+        client, token, password = staff(app, services)
+        assert sign(client, token, document.id, "verifier", password).status_code == 200
+        deliver_all(Deliverer(services, fast()))
+    signed, completed = sorted(receiver.events(), key=lambda e: e["type"], reverse=True)
+    assert (signed["type"], completed["type"]) == ("document.signed", "document.completed")
+    assert {k: v for k, v in signed["data"]["party"].items() if k != "signed_at"} == {
+        "role": "verifier", "label": "核验人（签字）", "signer": "郭文斌"}
+    assert (completed["data"]["document"]["status"], completed["data"]["document"]["revision"]) == ("completed", 1)
+    assert all(r.verified for r in receiver.received)
 
 
 def test_a_receiver_that_fails_twice_gets_the_event_on_the_third_attempt_after_the_backoff(client, services):
@@ -432,7 +465,7 @@ def test_events_reach_only_keys_that_may_act_for_the_documents_agency_and_form(a
         for receiver, agencies, forms in ((everything, None, ("*",)), (market, ["jc-market"], ("*",)),
                                           (justice, ["jc-justice"], ("*",)), (liaison_only, ["jc-market"], ("commitment-letter",))):
             _, key = key_principal(services, agencies=agencies, forms=forms)
-            subscribe(keyed_client(app, key), receiver)
+            subscribe(keyed_client(app, key), receiver, ["document.issued"])
         operator_document(services, agency="jc-market", form="liaison-form")
         deliver_all(Deliverer(services, fast()))
     assert [len(r.received) for r in (everything, market, justice, liaison_only)] == [1, 1, 0, 0]
@@ -440,7 +473,7 @@ def test_events_reach_only_keys_that_may_act_for_the_documents_agency_and_form(a
 
 def test_a_deleted_webhook_gets_nothing_more_and_its_pending_deliveries_are_cancelled(client, services):
     with Receiver() as receiver:
-        hook = subscribe(client, receiver)
+        hook = subscribe(client, receiver, ["document.issued"])
         operator_document(services)
         assert client.delete(f"/api/v1/webhooks/{hook['id']}").status_code == 204
         operator_document(services)
@@ -454,7 +487,7 @@ def test_an_event_queued_just_before_its_webhook_went_is_not_sent(app, client, s
     """A key revoked (or a webhook deleted) between publishing and delivering: the delivery ends unsent."""
     with Receiver() as receiver:
         principal, key = key_principal(services, name="将被吊销")
-        subscribe(keyed_client(app, key), receiver)
+        subscribe(keyed_client(app, key), receiver, ["document.issued"])
         operator_document(services)
         services.api_keys.revoke(principal.id, services.now())
         assert deliver_all(Deliverer(services, fast())) == 1
@@ -466,7 +499,7 @@ def test_an_event_queued_just_before_its_webhook_went_is_not_sent(app, client, s
 def test_the_signing_flow_publishes_signed_and_completed_with_the_party(client, services):
     with Receiver() as receiver:
         subscribe(client, receiver, ["document.signed", "document.completed"])
-        document = operator_document(services)
+        document = operator_document(services, form="commitment-letter")  # awaiting the applicant's signature
         signed_at = dt.datetime(2026, 3, 16, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
         assert document_signed(services, document, party="applicant", label="申请人签名", signed_at=signed_at, signer="陈*兰")
         assert document_completed(services, document)
