@@ -361,23 +361,26 @@ def test_a_document_nobody_else_signs_is_announced_issued_then_completed(client,
 
 
 @pytest.mark.office
-def test_a_staff_signature_announces_signed_then_completed(app, services):
-    """Through the real signing flow (LibreOffice, pyHanko): the verifier signs the 核验单, the last party."""
-    from .test_party_signing import issued, sign, staff
+def test_each_party_signature_is_announced_then_completion(app, services, client, anonymous):
+    """Through the real signing flow (LibreOffice, pyHanko): the applicant signs the letter through a link (named
+    masked in the event), then the handler with their own certificate (named in full), the last party."""
+    from .test_party_signing import sign, staff
+    from .test_signing_links import ID, letter, link_for, sign_link
 
-    principal, key = key_principal(services, agencies=["jc-justice"])
     with Receiver() as receiver:
-        subscribe(keyed_client(app, key), receiver, ["document.signed", "document.completed"])
-        document = issued(services)
-        client, token, password = staff(app, services)
-        assert sign(client, token, document.id, "verifier", password).status_code == 200
+        subscribe(client, receiver, ["document.signed", "document.completed"])
+        document = letter(services)
+        link = link_for(client, document.id)
+        assert sign_link(anonymous, link["token"], code=link["code"], id_suffix=ID[-6:]).status_code == 200
+        clerk, token, password = staff(app, services)
+        assert sign(clerk, token, document.id, "handler", password).status_code == 200
         deliver_all(Deliverer(services, fast()))
-    signed, completed = sorted(receiver.events(), key=lambda e: e["type"], reverse=True)
-    assert (signed["type"], completed["type"]) == ("document.signed", "document.completed")
-    assert {k: v for k, v in signed["data"]["party"].items() if k != "signed_at"} == {
-        "role": "verifier", "label": "核验人（签字）", "signer": "郭文斌"}
-    assert (completed["data"]["document"]["status"], completed["data"]["document"]["revision"]) == ("completed", 1)
-    assert all(r.verified for r in receiver.received)
+    events = sorted(receiver.events(), key=lambda e: e["created_at"])
+    assert [(e["type"], e["data"].get("party", {}).get("role"), e["data"].get("party", {}).get("signer")) for e in events] == [
+        ("document.signed", "applicant", "陈*兰"), ("document.signed", "handler", "郭文斌"), ("document.completed", None, None)]
+    assert [e["data"]["document"]["revision"] for e in events] == [1, 2, 2]
+    assert events[-1]["data"]["document"]["status"] == "completed" and all(r.verified for r in receiver.received)
+    assert "陈秀兰" not in json.dumps(events, ensure_ascii=False)
 
 
 def test_a_receiver_that_fails_twice_gets_the_event_on_the_third_attempt_after_the_backoff(client, services):
