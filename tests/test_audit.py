@@ -344,7 +344,7 @@ def test_a_head_older_than_the_chain_stays_reported_after_more_entries(log: Audi
 
 def test_the_log_offers_no_way_to_change_entries() -> None:
     public = {name for name in dir(AuditLog) if not name.startswith("_")}
-    assert public == {"record", "verify", "entries", "head_problem", "acknowledge", "head_file"}
+    assert public == {"record", "verify", "entries", "about", "head_problem", "acknowledge", "head_file"}
 
 
 def forge(log: AuditLog, seq: int, **changes: str) -> None:

@@ -269,6 +269,12 @@ def test_the_applicant_signs_at_the_window_and_the_clerk_as_handler(browser, liv
     page.get_by_role("button", name="签署 / Sign").click()
     page.wait_for_selector("text=有效，已签署完成")
     page.screenshot(path=str(screens / "document-completed.png"), full_page=True)
+    accessible(page, "a completed document with its timeline")
+    page.get_by_role("link", name="签署证明（可打印） / Signing evidence (printable)").click()
+    page.wait_for_selector("text=签署证明")
+    page.screenshot(path=str(screens / "evidence.png"), full_page=True)
+    accessible(page, "the signing evidence")
+    page.go_back()
     with page.expect_download() as download:
         page.get_by_role("link", name="下载盖章 PDF / Download PDF").click()
     pdf = tmp_path / "completed.pdf"

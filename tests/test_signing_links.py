@@ -176,3 +176,27 @@ def test_a_key_without_the_agency_gets_no_link(app, services):
     document = letter(services)
     _, other_key = services.api_keys.create(name="其他机关", agencies=["jc-market"], forms=["*"], now=services.now())
     assert keyed_client(app, other_key).post(f"/api/v1/documents/{document.id}/signing-links", json={"party": "applicant"}).status_code == 404
+
+
+def test_the_evidence_tells_every_signing_act_and_prints_as_a_certificate(app, services, client, anonymous):
+    document = letter(services)
+    link = link_for(client, document.id)
+    sign_link(anonymous, link["token"], code="999999" if link["code"] != "999999" else "000000", id_suffix=ID[-6:])  # one wrong try
+    sign_link(anonymous, link["token"], code=link["code"], id_suffix=ID[-6:])
+    clerk, token, password = staff(app, services)
+    sign(clerk, token, document.id, "handler", password)
+    evidence = client.get(f"/api/v1/documents/{document.id}/evidence").json
+    assert [(e["action"], e["outcome"]) for e in evidence["events"]] == [
+        ("reserve", "success"), ("issue", "success"), ("signing.link", "success"), ("sign", "refused"), ("sign", "success"),
+        ("sign", "success")]
+    applicant, handler = [e["detail"] for e in evidence["events"] if e["action"] == "sign" and e["outcome"] == "success"]
+    assert applicant["party"] == "applicant" and applicant["mode"] == "remote" and applicant["sha256_after"] == evidence["document"]["revisions"][1]["sha256"]
+    assert handler["party"] == "handler" and handler["sha256_before"] == applicant["sha256_after"] and handler["user_agent"] is not None
+    assert evidence["entries_intact"] and evidence["head_agrees"] and evidence["document"]["status"] == "completed"
+    assert ID not in str(evidence)
+    page = client.get(f"/api/v1/documents/{document.id}/evidence", headers={"Accept": "text/html"})
+    assert page.mimetype == "text/html" and "签署证明" in page.get_data(as_text=True) and "申请人签名" in page.get_data(as_text=True)
+    timeline = clerk.get(f"/documents/{document.id}").get_data(as_text=True)
+    assert "经过" in timeline and "签署：applicant" in timeline and "未通过" in timeline
+    assert clerk.get(f"/documents/{document.id}/evidence").status_code == 200
+    assert anonymous.get(f"/api/v1/documents/{document.id}/evidence").status_code == 401

@@ -9,11 +9,14 @@ from flask import Response, current_app, g, request, url_for
 from .. import documents, issuing, signing_flow, voiding
 from ..auth.http import client_address, require_principal
 from ..http.downloads import MIMETYPES, file_response
-from ..http.openapi import BINARY, Blueprint, header
+from ..evidence import evidence as evidence_of
+from ..http.openapi import BINARY, TEXT, Blueprint, header
+from ..http.report_page import render_evidence_html, wants_html
 from ..registry.documents import DocumentRecord
 from ..runtime import Services
 from .schemas import (
     DocumentSchema,
+    EvidenceSchema,
     IdempotencySchema,
     IssueRequestSchema,
     StaffSignatureSchema,
@@ -81,6 +84,16 @@ def docx(document_id: str) -> Response:
 def void(body: dict[str, str], document_id: str) -> DocumentRecord:
     """Void an issued document: it stays in the registry, and verifications of it then say invalid."""
     return documents.detail(services(), voiding.void(services(), require_principal(), document_id, body["reason"]))
+
+
+@bp.get("/<document_id>/evidence")
+@bp.response(200, EvidenceSchema, description="the signing evidence (JSON; the printable 签署证明 for Accept: text/html)")
+@bp.alt_response(200, success=True, content_type="text/html", schema=TEXT, description="the printable 签署证明")
+@bp.errors((404, "unknown document"))
+def evidence(document_id: str) -> Any:
+    """What happened to the document, from the audit chain: issue, signing links, signatures, voiding."""
+    found = evidence_of(services(), require_principal(), document_id)
+    return Response(render_evidence_html(found), mimetype="text/html") if wants_html() else found
 
 
 @bp.post("/<document_id>/signatures")

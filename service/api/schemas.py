@@ -210,6 +210,27 @@ class StaffSignatureSchema(LenientBody):
                              metadata={"description": "the signed-in staff member's password, again"})
 
 
+class EvidenceEventSchema(Schema):
+    seq = fields.Integer(required=True, metadata={"description": "the audit entry holding the event"})
+    at = fields.DateTime(required=True)
+    action = fields.String(required=True, metadata={"description": "reserve, issue, signing.link, sign, void"})
+    what = fields.Function(lambda e: f"{e.what_zh} / {e.what_en}", required=True, metadata={"type": "string"})
+    outcome = fields.String(required=True, metadata={"description": "success, or refused for a wrong try"})
+    actor = fields.String(required=True)
+    detail = fields.Dict(required=True, metadata={"description": "who, which party, how identity was checked and by whom, "
+                                                                  "address, user agent, hashes before and after"})
+    entry_hash = fields.String(required=True)
+
+
+class EvidenceSchema(Schema):
+    document = fields.Nested(DocumentSchema, required=True)
+    form_title = fields.String(required=True)
+    agency_name = fields.String(required=True)
+    events = fields.List(fields.Nested(EvidenceEventSchema), required=True)
+    entries_intact = fields.Boolean(required=True, metadata={"description": "each event's audit entry still hashes as the chain holds it"})
+    head_agrees = fields.Boolean(required=True, metadata={"description": "the audit trail's head agreed with its chain"})
+
+
 class LinkRequestSchema(LenientBody):
     party = Name(required=True, metadata={"description": "the party who signs with the link: applicant, subject, proxy …"})
 

@@ -3,11 +3,11 @@ Answers the report as JSON, or as a printable page for ``Accept: text/html``."""
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, g
 
 from ..auth.http import actor
 from ..http.openapi import BINARY, TEXT, Blueprint
-from ..http.report_page import render_report_html
+from ..http.report_page import render_report_html, wants_html
 from ..verification import verify
 from ..verifying.report import VerificationReport
 from ..verifying.report_schema import VerificationReportSchema
@@ -17,11 +17,6 @@ REPORT = "the report (JSON; a printable page for Accept: text/html)"
 
 bp = Blueprint("verifications_api", __name__, url_prefix="/api/v1/verifications", public=True, rate_limited=True,
                description="checking a document that came back")
-
-
-def wants_html() -> bool:
-    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html" and \
-        request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
 
 
 @bp.post("")

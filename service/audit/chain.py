@@ -196,6 +196,12 @@ class AuditLog:
                 f"an unacknowledged head mismatch, found {broken.get('found_at')}; confirm with 'audit acknowledge' once checked"))
         return AuditCheck(True, count, None, None)
 
+    def about(self, object: str, *, limit: int = 1000) -> list[AuditEntry]:
+        """The entries about ``object`` (``document:<id>``), oldest first."""
+        query = select(audit_log).where(audit_log.c.object == object).order_by(audit_log.c.seq).limit(limit)
+        with self.engine.connect() as conn:
+            return [AuditEntry(**row._mapping) for row in conn.execute(query)]
+
     def entries(self, *, limit: int = 100, before_seq: int | None = None, action: str | None = None) -> list[AuditEntry]:
         """Newest first: up to ``limit`` (at most 1000) entries below ``before_seq``, of ``action`` if given."""
         query = select(audit_log).order_by(audit_log.c.seq.desc()).limit(max(0, min(limit, 1000)))

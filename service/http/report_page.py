@@ -1,13 +1,19 @@
-"""The verification report as one printable page: the same HTML for the API, the CLI and the pages."""
+"""The printable pages the API answers for ``Accept: text/html`` and the CLI writes: the verification report and
+a document's 签署证明 (its signing evidence). The same HTML for the API, the CLI and the pages."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
+from flask import request
 
 from ..verifying.report import VerificationReport
+
+if TYPE_CHECKING:
+    from ..evidence import Evidence
 
 VERDICTS = {
     "valid": ("真实有效", "Valid: authentic and unaltered", "ok"),
@@ -29,3 +35,14 @@ def _environment() -> jinja2.Environment:
 
 def render_report_html(report: VerificationReport) -> str:
     return _environment().get_template("report.html").render(report=report, verdict=VERDICTS[report.verdict], changes=CHANGES)
+
+
+def render_evidence_html(evidence: Evidence) -> str:
+    return _environment().get_template("evidence.html").render(evidence=evidence)
+
+
+def wants_html() -> bool:
+    """Whether the caller prefers the printable page (``Accept: text/html``) to JSON."""
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html" and \
+        request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
+

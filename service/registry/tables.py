@@ -175,7 +175,7 @@ audit_log = Table(
     Column("at", UTCDateTime(), nullable=False),
     Column("actor", String(200), nullable=False),
     Column("action", String(40), nullable=False, index=True),
-    Column("object", String(200), nullable=False),
+    Column("object", String(200), nullable=False, index=True),  # a document's evidence is found by it
     Column("outcome", String(20), nullable=False),
     Column("detail", JSON, nullable=False),
     Column("prev_hash", String(64), nullable=False, unique=True),

@@ -8,7 +8,9 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from .. import documents, issuing, signing_flow, signing_links, voiding
 from ..auth.http import client_address, csrf_token, current_principal
 from ..auth.principal import Principal
+from ..evidence import evidence
 from ..http.errors import status_of
+from ..http.report_page import render_evidence_html
 from ..errors import ChengnuoError, InvalidData, InvalidRequest, NotFound
 from ..forms import CATALOGUE, get_form
 from ..forms.jsonschema import sample
@@ -111,7 +113,8 @@ def _document_page(record, status: int, **context) -> tuple[str, int]:  # type: 
     staff = principal.role in ("clerk", "supervisor") and record.status == "awaiting_signatures" and turn is not None
     return _page("document.html", status, record=detail, spec=CATALOGUE.get(record.form),
                  agency=services().agencies.by_id.get(record.agency), state=documents.registry_state(services(), record),
-                 may_sign=turn if staff and turn.staff else None, may_open_window=turn if staff and not turn.staff else None, **context)
+                 may_sign=turn if staff and turn.staff else None, may_open_window=turn if staff and not turn.staff else None,
+                 timeline=evidence(services(), principal, record.id).events, **context)
 
 
 @bp.post("/documents/<document_id>/window-signing")
@@ -127,6 +130,12 @@ def window_signing(document_id: str) -> Response | tuple[str, int]:
     return redirect(f"/sign/{link.token}")
 
 
+@bp.get("/documents/<document_id>/evidence")
+def evidence_page(document_id: str) -> Response:
+    """The printable 签署证明 of the document."""
+    return Response(render_evidence_html(evidence(services(), current_principal(), document_id)), mimetype="text/html")  # type: ignore[arg-type]
+
+
 @bp.post("/documents/<document_id>/sign")
 def sign(document_id: str) -> Response | tuple[str, int]:
     """The signed-in staff member signs their party on the document page, entering their password again."""
@@ -140,7 +149,7 @@ def sign(document_id: str) -> Response | tuple[str, int]:
     return redirect(url_for("clerk.document", document_id=document_id))
 
 
-@bp.get("/documents/<document_id>/<kind>")
+@bp.get("/documents/<document_id>/<kind>")  # pdf | docx
 def download(document_id: str, kind: str) -> Response:
     if kind not in ("pdf", "docx"):
         raise NotFound("没有这种下载", "no such download", code="not_found")

@@ -71,6 +71,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash"),
     )
     op.create_index(op.f("ix_signing_links_document_id"), "signing_links", ["document_id"], unique=False)
+    op.create_index(op.f("ix_audit_log_object"), "audit_log", ["object"], unique=False)  # a document's evidence
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("display_name", sa.String(length=100), nullable=True))
         batch.add_column(sa.Column("signing_cert", sa.Text(), nullable=True))
@@ -82,6 +83,7 @@ def downgrade() -> None:
     with op.batch_alter_table("users") as batch:
         for column in ("signature_image", "signing_key", "signing_cert", "display_name"):
             batch.drop_column(column)
+    op.drop_index(op.f("ix_audit_log_object"), table_name="audit_log")
     op.drop_index(op.f("ix_signing_links_document_id"), table_name="signing_links")
     op.drop_table("signing_links")
     op.drop_index(op.f("ix_revisions_sha256"), table_name="revisions")
