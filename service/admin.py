@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from .auth.api_keys import ApiKey
 from .auth.principal import Principal, authorize_admin
 from .auth.users import SigningCredentials, User
-from .errors import Conflict, InvalidData
+from .errors import Conflict, Forbidden, InvalidData
+from .signing.handwriting import signature_png
 from .forms import CATALOGUE
 from .runtime import Services
 
@@ -93,3 +94,12 @@ def revoke_key(services: Services, principal: Principal, key_id: str) -> ApiKey:
     record = services.api_keys.revoke(key_id, services.now())
     services.audit.record(actor=principal.actor, action="key.revoke", object=f"key:{record.id}", outcome="success")
     return record
+
+
+def save_signature_image(services: Services, principal: Principal, data_url: object) -> None:
+    """A signed-in clerk or supervisor saves the handwritten signature their own signatures show. Raises
+    Forbidden (anyone else), InvalidData (not a usable drawing)."""
+    if principal.kind != "user" or principal.role not in STAFF:
+        raise Forbidden("只有窗口工作人员保存手写签名", "only clerks and supervisors keep a handwritten signature")
+    services.users.set_signature_image(principal.id, signature_png(data_url))
+    services.audit.record(actor=principal.actor, action="user.signature", object=f"user:{principal.name}", outcome="success")

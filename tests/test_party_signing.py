@@ -172,3 +172,34 @@ def test_a_clerk_signs_on_the_document_page(app, services):
     assert done.status_code == 302
     page = client.get(f"/documents/{document.id}").get_data(as_text=True)
     assert "核验人（签字）：已签署（郭文斌" in page and "有效，已签署完成" in page and "第 1 版" in page
+
+
+def test_a_clerk_saves_a_handwritten_signature_that_their_signatures_then_show(app, services):
+    from .test_signing_links import drawing
+
+    client, token, password = staff(app, services)
+    assert client.get("/account/signature").status_code == 200
+    bad = client.put("/api/v1/account/signature", json={"signature": "data:image/png;base64,AAAA"}, headers={"X-CSRF-Token": token})
+    assert bad.status_code == 422 and "signature" in bad.json["errors"]
+    saved = client.put("/api/v1/account/signature", json={"signature": drawing()}, headers={"X-CSRF-Token": token})
+    assert saved.status_code == 204
+    assert client.get("/account/signature.png").data[:4] == b"\x89PNG"
+    document = issued(services)
+    body = sign(client, token, document.id, "verifier", password).json
+    signed = client.get(body["links"]["pdf"]).data
+    assert appearance_image_size(signed, "verifier") == (600, 220)  # the drawing, not the written name
+
+
+def appearance_image_size(pdf: bytes, field: str) -> tuple[int, int]:
+    """Width and height of the picture in the field's appearance (the seal style draws one image XObject)."""
+    reader = PdfFileReader(io.BytesIO(pdf))
+    widget = next(f.get_object() for f in reader.root["/AcroForm"]["/Fields"] if f.get_object()["/T"] == field)
+    stack = [widget["/AP"]["/N"]]
+    while stack:
+        xobject = stack.pop()
+        for inner in xobject.get("/Resources", {}).get("/XObject", {}).values():
+            inner = inner.get_object()
+            if inner.get("/Subtype") == "/Image":
+                return int(inner["/Width"]), int(inner["/Height"])
+            stack.append(inner)
+    raise AssertionError("no picture in the appearance")

@@ -18,6 +18,7 @@ from .schemas import (
     KeySchema,
     NewKeySchema,
     NewUserSchema,
+    SignatureImageSchema,
     UserListSchema,
     UserRequestSchema,
 )
@@ -67,3 +68,13 @@ def create_key(body: dict[str, Any]) -> tuple[tuple[ApiKey, str], int]:
 def revoke_key(key_id: str) -> ApiKey:
     """Revoke an API key."""
     return admin.revoke_key(services(), require_principal(), key_id)
+
+
+@bp.put("/account/signature")
+@bp.arguments(SignatureImageSchema)
+@bp.response(204, description="saved")
+@bp.errors((403, "not a signed-in clerk or supervisor"), (422, "not a usable drawing"))
+def save_signature(body: dict[str, Any]) -> tuple[str, int]:
+    """The signed-in clerk or supervisor saves their handwritten signature (a PNG data URL)."""
+    admin.save_signature_image(services(), require_principal(), body["signature"])
+    return "", 204

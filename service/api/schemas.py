@@ -231,6 +231,11 @@ class EvidenceSchema(Schema):
     head_agrees = fields.Boolean(required=True, metadata={"description": "the audit trail's head agreed with its chain"})
 
 
+class SignatureImageSchema(LenientBody):
+    signature = fields.String(required=True, validate=validate.Length(max=800_000),
+                              metadata={"description": "the handwritten signature: data:image/png;base64,…"})
+
+
 class LinkRequestSchema(LenientBody):
     party = Name(required=True, metadata={"description": "the party who signs with the link: applicant, subject, proxy …"})
 

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 
 from ..auth.http import client_address, csrf_token, current_principal
-from ..errors import ChengnuoError
+from ..errors import ChengnuoError, NotFound
 from ..auth.users import SignInRefused
 
 bp = Blueprint("account", __name__, template_folder="templates")
@@ -68,3 +68,23 @@ def logout() -> Response:
                                                         outcome="success")
     session.clear()
     return redirect(url_for("account.login_form"))
+
+
+@bp.get("/account/signature")
+def my_signature() -> Response | str:
+    principal = current_principal()
+    if principal is None or principal.kind != "user":
+        return redirect(url_for("account.login_form", next="/account/signature"))
+    services = current_app.extensions["chengnuo"]
+    user = services.users.get(principal.name)
+    return render_template("my_signature.html", principal=principal, csrf_token=csrf_token(), user=user,
+                           has_image=services.users.signature_image(user.id) is not None)
+
+
+@bp.get("/account/signature.png")
+def my_signature_png() -> Response:
+    principal = current_principal()
+    image = current_app.extensions["chengnuo"].users.signature_image(principal.id) if principal and principal.kind == "user" else None
+    if image is None:
+        raise NotFound("没有保存的手写签名", "no saved signature", code="not_found")
+    return Response(image, mimetype="image/png", headers={"Cache-Control": "private, no-store"})

@@ -1,4 +1,5 @@
-// The signing screen: a handwriting pad (pointer events: finger, pen or mouse) and the signature's submission.
+// A handwriting pad (pointer events: finger, pen or mouse) and the drawing's submission: the signing screen,
+// and a staff member's own saved signature.
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("sign-form");
   if (!form) return;
@@ -27,15 +28,17 @@ document.addEventListener("DOMContentLoaded", () => {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.hidden = true;
-    if (!document.getElementById("agree").checked) return show("请先勾选“本人已阅读并知晓” / confirm that you have read the document");
+    const agree = document.getElementById("agree");
+    if (agree && !agree.checked) return show("请先勾选“本人已阅读并知晓” / confirm that you have read the document");
     if (!strokes) return show("请在签名框内手写签名 / write your signature in the box");
-    const body = { agree: true, signature: pad.toDataURL("image/png") };
+    const body = { signature: pad.toDataURL("image/png") };
+    if (agree) body.agree = true;
     ["code", "id_suffix"].forEach((name) => { const input = form.elements[name]; if (input) body[name] = input.value; });
     const submit = document.getElementById("sign-submit");
     submit.disabled = true;
     try {
       const response = await fetch(form.dataset.signUrl, {
-        method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": form.dataset.csrf }, body: JSON.stringify(body),
+        method: form.dataset.method || "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": form.dataset.csrf }, body: JSON.stringify(body),
       });
       if (response.ok) { window.location.reload(); return; }
       const answer = await response.json().catch(() => ({}));
