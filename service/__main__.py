@@ -12,42 +12,37 @@ functions as the HTTP API.
     db upgrade
     templates check [FORM …]
     forms
+    catalog …  (commands/catalog.py) · case …  (commands/cases.py)
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import json
 import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 from . import admin
 from .auth.principal import OPERATOR
+from .commands import cases as case_commands
+from .commands import catalog as catalog_commands
+from .commands.common import (
+    EXIT_FAILED,
+    EXIT_INVALID,
+    EXIT_OK,
+    operator_services,
+    print_json,
+    report_error,
+)
 from .config import load_settings
 from .errors import ChengnuoError, InvalidData, NotFound, PipelineError
 from .logs import configure_logging
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
-
-
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2))
-
-
-def _report_error(error: ChengnuoError) -> None:
-    body: dict[str, Any] = {"error": error.code, "message": error.message}
-    if isinstance(error, InvalidData):
-        body["errors"] = error.errors
-        for path, messages in error.errors.items():
-            for message in messages:
-                print(f"  {path}: {message}", file=sys.stderr)
-    print(f"错误 / error: {error.message}", file=sys.stderr)
-    _print_json(body)
+_print_json = print_json
+_report_error = report_error
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
@@ -84,8 +79,8 @@ def cmd_issue(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from .errors import PdfTooLarge, UnusablePdf
-    from .runtime import build_services
     from .http.report_page import render_report_html
+    from .runtime import build_services
     from .verification import verify
     from .verifying.report_schema import VerificationReportSchema
 
@@ -114,7 +109,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from waitress import create_server
 
     from . import create_app
-
     from .housekeeping import Housekeeping
     from .signing.timestamps import DEVELOPMENT_NOTE
     from .webhooks.delivery import Deliverer
@@ -211,16 +205,7 @@ def cmd_init_pki(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@contextlib.contextmanager
-def _services():  # type: ignore[no-untyped-def]
-    """The service's parts for one command, closed (LibreOffice, workers) however it ends."""
-    from .runtime import build_services
-
-    services = build_services(load_settings(converter_workers=1, verify_workers=1))
-    try:
-        yield services
-    finally:
-        services.close()
+_services = operator_services
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
@@ -418,6 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     forms = sub.add_parser("forms", help="list the forms")
     forms.set_defaults(func=cmd_forms)
+
+    catalog_commands.register(sub)
+    case_commands.register(sub)
     return parser
 
 

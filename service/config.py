@@ -59,6 +59,8 @@ class Settings:
     trusted_proxies: int = 0  # proxies in front of the service whose X-Forwarded-For to believe
     webhook_key: str = ""  # seals webhook secrets at rest; default: generated once into the data folder
     webhook_timeout: float = 5.0  # seconds a receiver has to connect, and again to answer
+    holidays_file: Path = PROJECT_ROOT / "config" / "holidays.toml"  # the operator's holiday years (workdays.py); optional
+    due_soon_days: int = 3  # a deadline within this many days is "due soon" on the lists
 
     @property
     def database(self) -> str:

@@ -39,6 +39,15 @@ STAGES = ("validate", "number", "render", "convert", "sign", "store")
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """Where a document's data came from: the case it is issued for, and the catalogue item versions that filled it
+    (``[{"id", "version"}]``). Both are recorded on the document, also when issuing then fails."""
+
+    case_id: str | None = None
+    catalog_items: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
 class IssueResult:
     document: DocumentRecord
     replayed: bool = False
@@ -75,6 +84,7 @@ def issue(
     agency_id: str | None = None,
     idempotency_key: str | None = None,
     request_id: str | None = None,
+    provenance: Provenance | None = None,
 ) -> IssueResult:
     """Issues one document for ``principal``. With an ``idempotency_key`` (scoped to the principal), a
     repeat of the same request returns the first document (``replayed``); the same key with another
@@ -90,7 +100,7 @@ def issue(
                               detail={"agency": agency.id, "error": exc.code})
         raise
     if idempotency_key is None:
-        return _issue(services, form_id, raw, agency, request_id, principal)
+        return _issue(services, form_id, raw, agency, request_id, principal, provenance=provenance)
     if not 1 <= len(idempotency_key) <= 200 or not idempotency_key.isprintable():
         raise InvalidRequest("Idempotency-Key 须为 1–200 个可打印字符", "Idempotency-Key must be 1–200 printable characters")
     idempotency_key = f"{principal.kind}:{principal.id}\x1f{idempotency_key}"
@@ -114,14 +124,14 @@ def issue(
             raise Conflict("相同请求仍在处理中，请稍后重试", "the same request is still being processed; retry later", code="idempotency_in_progress")
         time.sleep(0.1)
     try:
-        return _issue(services, form_id, raw, agency, request_id, principal, idempotency_key)
+        return _issue(services, form_id, raw, agency, request_id, principal, idempotency_key, provenance=provenance)
     except BaseException:
         services.registry.release_key(idempotency_key)
         raise
 
 
 def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_id: str | None, principal: Principal,
-           idempotency_key: str | None = None) -> IssueResult:
+           idempotency_key: str | None = None, *, provenance: Provenance | None = None) -> IssueResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
@@ -147,6 +157,8 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
         request_id=request_id,
         owner=services.instances.id,
         idempotency_key=idempotency_key,
+        case_id=provenance.case_id if provenance else None,
+        catalog_items=[dict(item) for item in provenance.catalog_items] if provenance and provenance.catalog_items else None,
     )
     try:
         services.audit.record(actor=principal.actor, action="reserve", object=f"document:{record.id}", outcome="success",

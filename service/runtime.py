@@ -21,6 +21,8 @@ from .converting.pool import ConverterPool, PoolSettings
 from .errors import ConfigurationError
 from .forms import CATALOGUE
 from .metrics import Metrics
+from .registry.cases import CaseStore
+from .registry.catalog import CatalogStore
 from .registry.db import make_engine
 from .registry.documents import DocumentRegistry
 from .registry.instances import Instances
@@ -36,6 +38,7 @@ from .signing.timestamps import TimestampSource, development_tsa_fingerprints, t
 from .storage.folder import FileStore
 from .verifying.sandbox import SandboxSettings, VerificationSandbox
 from .webhooks.secretbox import SecretBox
+from . import workdays
 
 
 @dataclass
@@ -45,6 +48,8 @@ class Services:
     registry: DocumentRegistry
     instances: Instances
     links: SigningLinks
+    catalog: CatalogStore
+    cases: CaseStore
     files: FileStore
     renderer: DocxRenderer
     converter: Converter
@@ -137,6 +142,7 @@ def build_services(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or (lambda: dt.datetime.now(zone))
     agencies = load_agencies(settings.agencies_file)
+    workdays.configure(settings.holidays_file)
     timestamps = timestamp_source(settings, agencies.by_id.values(),
                                   development_url=lambda: development_pki().dev_pki_server(settings.certs_dir).tsa_url)
     development_tsas = development_tsa_fingerprints(settings.certs_dir)
@@ -150,6 +156,8 @@ def build_services(
         registry=DocumentRegistry(engine),
         instances=Instances(engine, clock),
         links=SigningLinks(engine),
+        catalog=CatalogStore(engine),
+        cases=CaseStore(engine),
         files=FileStore(settings.files_dir),
         renderer=DocxRenderer(settings.templates_dir, labels=template_labels()),
         converter=converter,

@@ -4,9 +4,10 @@ once with the schemas in ``schemas.py`` (validation, answers and /api/openapi.js
 from __future__ import annotations
 
 from ..http.openapi import Api
-from . import admin, documents, forms, health, signing, verifications, webhooks
+from . import admin, cases, catalog, documents, forms, health, signing, verifications, webhooks
 
 
 def init_app(api: Api) -> None:
-    for blueprint in (forms.bp, documents.bp, signing.bp, signing.public, verifications.bp, admin.bp, webhooks.bp, health.bp):
+    for blueprint in (forms.bp, documents.bp, signing.bp, signing.public, verifications.bp, admin.bp, webhooks.bp, health.bp,
+                      catalog.bp, cases.bp):
         api.register_blueprint(blueprint)

@@ -62,6 +62,8 @@ class DocumentRecord:
     request_id: str | None
     owner: str | None
     revision: int
+    case_id: str | None = None
+    catalog_items: list[dict[str, Any]] | None = None
 
     @property
     def issued(self) -> bool:
@@ -99,6 +101,8 @@ class DocumentRegistry:
         request_id: str | None,
         owner: str | None,
         idempotency_key: str | None = None,
+        case_id: str | None = None,
+        catalog_items: list[dict[str, Any]] | None = None,
     ) -> DocumentRecord:
         """Draws the serial (and official number) and records the document as ``issuing`` by the process
         ``owner``, atomically; binds ``idempotency_key`` (claimed before) to it in the same transaction, so that
@@ -120,6 +124,8 @@ class DocumentRegistry:
                     created_at=now,
                     request_id=request_id,
                     owner=owner,
+                    case_id=case_id,
+                    catalog_items=catalog_items,
                 ).returning(*documents.c)
             ).one()
             if idempotency_key is not None:

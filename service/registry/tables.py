@@ -61,6 +61,8 @@ documents = Table(
     Column("request_id", String(64), nullable=True),
     Column("owner", String(36), nullable=True, index=True),  # the process (instances.id) issuing it; see recovery.py
     Column("revision", Integer, nullable=False, default=0),  # the latest revision (0: as issued); pdf_path is its file
+    Column("case_id", String(36), nullable=True, index=True),  # the case (办件) it was issued for, if any
+    Column("catalog_items", JSON, nullable=True),  # [{"id", "version"}]: the catalogue item versions that filled it
 )
 
 # A party's way to sign: a link for the applicant at a distance (a one-time code sent apart, and their ID
@@ -233,4 +235,78 @@ webhook_attempts = Table(
     Column("status", Integer, nullable=True),
     Column("error", String(500), nullable=True),
     Column("duration_ms", Integer, nullable=False),
+)
+
+# The item catalogue (事项目录): an agency's items that accept commitment. Each edit is a new version; the
+# row here points to the current one, and documents and cases record the version they were made from.
+catalog_items = Table(
+    "catalog_items",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("agency", String(64), nullable=False, index=True),
+    Column("kind", String(12), nullable=False),  # proof (证明事项) | permit (涉企经营许可事项)
+    Column("name", String(200), nullable=False),
+    Column("version", Integer, nullable=False),  # the current version
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("retired_at", UTCDateTime(), nullable=True),
+    UniqueConstraint("agency", "name", name="uq_catalog_items_agency_name"),
+)
+
+catalog_item_versions = Table(
+    "catalog_item_versions",
+    metadata,
+    Column("item_id", String(36), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# A case (办件): one application carried through the procedure. ``lock`` is bumped by every change, so that two
+# steps taken at once can never both apply (compare-and-set). The applicant's identity is kept whole in
+# ``applicant`` (shown only to those acting for the agency) and as a keyed hash in ``applicant_key``, by which
+# the service finds its own record of false commitments.
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("number", String(60), nullable=False, unique=True),
+    Column("agency", String(64), nullable=False, index=True),
+    Column("state", String(24), nullable=False, index=True),
+    Column("procedure", String(12), nullable=False),  # commitment | ordinary
+    Column("commitment_type", String(24), nullable=False),
+    Column("channel", String(10), nullable=False),  # window | mail | online
+    Column("received_on", String(10), nullable=False, index=True),  # ISO date
+    Column("items", JSON, nullable=False),  # [{"id", "version", "name"}]
+    Column("applicant", JSON, nullable=False),
+    Column("applicant_name", String(200), nullable=False, index=True),
+    Column("applicant_key", String(64), nullable=False, index=True),
+    Column("facts", JSON, nullable=False),  # what the steps recorded: credit check, decision, results, outcome …
+    Column("outcome", String(24), nullable=True),
+    Column("false_commitment", Integer, nullable=False, default=0),  # 1: closed on a false commitment (失信)
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("lock", Integer, nullable=False, default=0),
+)
+
+# A case's deadlines, each counted in working days from a start date and citing its legal source.
+case_deadlines = Table(
+    "case_deadlines",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(36), nullable=False, index=True),
+    Column("agency", String(64), nullable=False, index=True),
+    Column("kind", String(24), nullable=False),
+    Column("ref", String(60), nullable=True),  # what it is about: a document id, a complaint number
+    Column("start_on", String(10), nullable=False),
+    Column("working_days", Integer, nullable=True),  # None: a calendar date given (容缺 materials)
+    Column("due_on", String(10), nullable=False, index=True),
+    Column("exact", Integer, nullable=False),  # 0: counted across a year whose holidays nobody has published
+    Column("unknown_years", JSON, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("done_on", String(10), nullable=True),
+    Column("missed_at", UTCDateTime(), nullable=True),  # when case.deadline_missed was sent
+    Column("created_at", UTCDateTime(), nullable=False),
 )

@@ -1,0 +1,53 @@
+"""What the command groups share: the service's parts for one command, JSON output, errors, reading a JSON file."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..config import load_settings
+from ..errors import ChengnuoError, InvalidData
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def report_error(error: ChengnuoError) -> None:
+    body: dict[str, Any] = {"error": error.code, "message": error.message}
+    if isinstance(error, InvalidData):
+        body["errors"] = error.errors
+        for path, messages in error.errors.items():
+            for message in messages:
+                print(f"  {path}: {message}", file=sys.stderr)
+    print(f"错误 / error: {error.message}", file=sys.stderr)
+    print_json(body)
+
+
+def read_json(path: str, option: str = "--data") -> Any:
+    """The JSON in ``path`` (``-``: standard input); raises InvalidData naming ``option``."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        return json.loads(text)
+    except FileNotFoundError:
+        raise InvalidData({option: [f"文件不存在 / file not found: {path}"]}) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidData({option: [f"不是可读的 JSON 文件 / not a readable JSON file: {exc}"]}) from None
+
+
+@contextlib.contextmanager
+def operator_services() -> Iterator[Any]:
+    """The service's parts for one command, closed (LibreOffice, workers) however it ends."""
+    from ..runtime import build_services
+
+    services = build_services(load_settings(converter_workers=1, verify_workers=1))
+    try:
+        yield services
+    finally:
+        services.close()
