@@ -5,6 +5,7 @@
     ├── InvalidData                    field errors: ``errors`` maps ``field.path`` → [messages]       → 422
     ├── UnusablePdf                    an upload that is not a PDF we can check (damaged, encrypted …)  → 422
     ├── PdfTooLarge                    an upload over the size limit                                   → 413
+    ├── FileTooLarge                   an import (CSV/XLSX) over its size or row limit                  → 413
     ├── Unauthorized                   no credentials, or bad ones                                    → 401
     ├── Forbidden                      credentials that do not allow this                              → 403
     ├── NotFound                       unknown form, agency or document                               → 404
@@ -80,6 +81,10 @@ class UnusablePdf(ChengnuoError):
 
 class PdfTooLarge(ChengnuoError):
     code = "pdf_too_large"
+
+
+class FileTooLarge(ChengnuoError):
+    code = "file_too_large"
 
 
 class Unauthorized(ChengnuoError):

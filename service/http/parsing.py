@@ -3,7 +3,8 @@
 A JSON body that is malformed, or nested deep enough to exhaust Python's recursion, is a 400
 (``invalid_json``), never a 500. The body is read as JSON whatever its Content-Type says, as it always
 was. A verification's PDF comes raw (``application/pdf``) or as the multipart field ``file``: the
-location ``pdf`` reads either. Field errors are raised as ours, with flat dotted paths, so that
+location ``pdf`` reads either. An upload with its form fields (a catalogue import) is the location
+``multipart``: the files and the fields as one. Field errors are raised as ours, with flat dotted paths, so that
 ``errors.py`` answers them like any other: 422 ``invalid_data``, or 400 ``invalid_request`` for
 arguments declared with ``error_status_code=400`` (headers).
 """
@@ -16,6 +17,7 @@ from typing import Any, ClassVar, NoReturn
 from flask import Request, current_app
 from marshmallow import Schema, ValidationError
 from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict
 
 from ..errors import InvalidData, InvalidRequest
 from ..forms.fields import flatten_errors
@@ -60,13 +62,16 @@ def uploaded_pdf(request: Request, limit: int) -> bytes:
 
 
 class Parser(FlaskParser):
-    __location_map__: ClassVar[dict[str, Any]] = {**FlaskParser.__location_map__, "pdf": "load_pdf"}
+    __location_map__: ClassVar[dict[str, Any]] = {**FlaskParser.__location_map__, "pdf": "load_pdf", "multipart": "load_multipart"}
 
     def _raw_load_json(self, req: Request) -> Any:
         return json_body(req)
 
     def load_pdf(self, req: Request, schema: Schema) -> dict[str, bytes]:
         return {"file": uploaded_pdf(req, current_app.extensions["chengnuo"].settings.verify_max_bytes)}
+
+    def load_multipart(self, req: Request, schema: Schema) -> Any:
+        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
 
     def handle_error(self, error: ValidationError, req: Request, schema: Schema, *, error_status_code: int | None,
                      error_headers: Any) -> NoReturn:
