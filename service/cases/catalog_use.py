@@ -41,6 +41,10 @@ def _hidden(item_id: str) -> NotFound:
 
 def authorize_manage(principal: Principal, agency_id: str) -> None:
     """Raises Forbidden."""
+    if principal.kind == "key":
+        raise Forbidden("API 密钥只能读取事项目录；维护目录须由主管人员或管理员登录后操作",
+                        "an API key only reads the item catalogue; a supervisor or administrator signs in to manage it",
+                        code="catalog_read_only")
     if principal.role not in MANAGERS:
         raise Forbidden("只有主管人员和管理员可以维护事项目录", "only supervisors and administrators manage the item catalogue")
     if not principal.acts_for(agency_id):

@@ -1,0 +1,415 @@
+"""An agency's catalogue imported from a spreadsheet: CSV (UTF-8 with or without BOM, or GB18030 as Excel in China
+saves it) or XLSX.
+
+The first non-empty row names the columns, in Chinese (``COLUMNS``) or by the field codes (``basis.law``). Rows
+are numbered as the spreadsheet numbers them (the header is usually row 1). Every row goes through the same
+validation as an item typed on the page (``catalog_use.load_item``); a bad row is refused with every error by its
+field path, and the others are imported: an item the agency does not have yet is added, one of the same name gets
+a new version when its data changed, and is left alone when it did not. A dry run says all that and changes
+nothing. The import is audited as one entry with its counts and the versions it made.
+
+Bounds: ``MAX_BYTES`` per file, ``MAX_ROWS`` data rows, ``MAX_COLUMNS`` columns, ``MAX_UNZIPPED`` for what an
+XLSX unpacks to. A file over them is refused whole (413); an unreadable one names the problem on ``file`` (422).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..auth.principal import Principal
+from ..errors import Conflict, FileTooLarge, InvalidData, bilingual
+from ..runtime import Services
+from .catalog_use import authorize_manage, dump_item, load_item
+from .catalogue import KINDS, METHODS, CatalogItemSchema
+
+MAX_BYTES = 1024 * 1024
+MAX_ROWS = 500
+MAX_COLUMNS = 60
+MAX_UNZIPPED = 32 * 1024 * 1024
+OUTCOMES = ("added", "updated", "unchanged", "refused")
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str  # as the template writes it
+    path: str  # the item's field; also accepted as the header
+    kind: str = "text"  # text | lines (one entry per line) | yesno | count | kind | method
+    aliases: tuple[str, ...] = ()
+
+
+COLUMNS = (
+    Column("事项类型", "kind", "kind"),
+    Column("事项名称", "name"),
+    Column("申请事项名称", "matter"),
+    Column("证明用途", "purpose"),
+    Column("依据名称", "basis.law"),
+    Column("条款", "basis.article"),
+    Column("条文内容", "basis.text"),
+    Column("证明内容", "content", aliases=("许可条件和材料要求", "证明内容/许可条件和材料要求")),
+    Column("应符合的条件", "conditions", "lines", aliases=("申请人应符合的条件",)),
+    Column("材料要求", "materials", "lines"),
+    Column("索要单位", "requester"),
+    Column("开具单位", "issuer"),
+    Column("可否代为承诺", "proxy_allowed", "yesno"),
+    Column("不实承诺的责任", "consequences", "lines"),
+    Column("是否公开", "disclosure.public", "yesno", aliases=("承诺书是否公开",)),
+    Column("公开范围", "disclosure.scope"),
+    Column("公开时限", "disclosure.period"),
+    Column("核查方式", "verification.method", "method"),
+    Column("核验系统", "verification.system", aliases=("核验系统名称",)),
+    Column("协助核查部门", "verification.agency"),
+    Column("核查时限（工作日）", "verification.days", "count"),
+    Column("协助回复期限（工作日）", "verification.reply_days", "count"),
+    Column("监管措施", "supervision"),
+    Column("联系人", "contact.name"),
+    Column("联系电话", "contact.phone"),
+    Column("失信信息目录网站", "credit_catalogue", aliases=("失信行为信息目录所属信用网站",)),
+    Column("受理窗口", "window"),
+    Column("所属领域", "area"),
+    Column("备注", "remarks"),
+)
+
+NOTES = {
+    "kind": "证明事项 或 涉企经营许可事项（proof / permit）",
+    "conditions": "每行一条",
+    "materials": "每行一条；涉企经营许可事项必填",
+    "consequences": "每行一条",
+    "proxy_allowed": "是 或 否",
+    "disclosure.public": "是 或 否；公开的须填公开范围和公开时限",
+    "verification.method": "、".join(METHODS.values()),
+    "area": "一般事项；列入 002 三、004 四排除领域的事项不得导入",
+}
+
+_YES = {"是", "可", "可以", "true", "yes", "y", "1"}
+_NO = {"否", "不可", "不可以", "false", "no", "n", "0"}
+_KIND_CODES = {zh: code for code, zh in KINDS.items()} | {code: code for code in KINDS}
+_METHOD_CODES = {zh: code for code, zh in METHODS.items()} | {code: code for code in METHODS}
+
+
+def _normal(header: str) -> str:
+    return "".join(header.replace("\ufeff", "").split()).replace("(", "（").replace(")", "）").lower()
+
+
+_BY_HEADER = {_normal(name): column for column in COLUMNS for name in (column.header, column.path, *column.aliases)}
+
+
+def column_of(path: str) -> Column | None:
+    """The column an error's path lands in (``conditions.2`` → 应符合的条件; ``basis`` → 依据名称)."""
+    for column in COLUMNS:
+        if path == column.path or path.startswith(f"{column.path}.") or column.path.startswith(f"{path}."):
+            return column
+    return None
+
+
+@dataclass(frozen=True)
+class RowResult:
+    row: int
+    name: str
+    outcome: str  # one of OUTCOMES; in a dry run, what would happen
+    item_id: str | None = None
+    version: int | None = None  # the version added or made (None in a dry run)
+    errors: Mapping[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """The column header of each error's path, for people who read the spreadsheet."""
+        return {path: column.header for path in self.errors if (column := column_of(path))}
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    agency: str
+    dry_run: bool
+    rows: tuple[RowResult, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {outcome: 0 for outcome in OUTCOMES}
+        for row in self.rows:
+            counts[row.outcome] += 1
+        return {"total": len(self.rows), **counts}
+
+    @property
+    def refused(self) -> tuple[RowResult, ...]:
+        return tuple(row for row in self.rows if row.outcome == "refused")
+
+
+# --- reading the file -------------------------------------------------------------------------------
+
+
+def _unreadable(zh: str, en: str) -> InvalidData:
+    return InvalidData({"file": [bilingual(zh, en)]}, "文件无法导入", "the file cannot be imported")
+
+
+def _csv_rows(content: bytes) -> Iterable[list[Any]]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise _unreadable("CSV 文件的编码无法识别，请以 UTF-8 或 GB18030（Excel 的“CSV（逗号分隔）”）保存",
+                          "the CSV is neither UTF-8 nor GB18030")
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise _unreadable(f"CSV 格式有误：{exc}", f"malformed CSV: {exc}") from None
+
+
+def _xlsx_rows(content: bytes) -> Iterable[tuple[Any, ...]]:
+    import openpyxl
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_UNZIPPED:
+                raise FileTooLarge(f"XLSX 文件解压后超过 {MAX_UNZIPPED // 1024 // 1024} MB",
+                                   f"the XLSX unpacks to more than {MAX_UNZIPPED // 1024 // 1024} MB", code="file_too_large")
+        book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except FileTooLarge:
+        raise
+    except Exception as exc:  # a library's many ways to fail on a damaged file; the cause goes nowhere near the client
+        raise _unreadable("不是有效的 XLSX 文件", "not a readable XLSX workbook") from exc
+    try:
+        sheet = book["事项目录"] if "事项目录" in book.sheetnames else book.worksheets[0]
+        rows = []
+        for row in sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True):
+            rows.append(row)
+            if len(rows) > MAX_ROWS + 50:  # blank rows are allowed, within reason
+                break
+        return rows
+    except Exception as exc:
+        raise _unreadable("XLSX 文件内容损坏，无法读取", "the XLSX workbook is damaged") from exc
+    finally:
+        book.close()
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: tuple[Column | None, ...]  # by position
+    rows: tuple[tuple[int, tuple[Any, ...]], ...]  # (row number, cells)
+
+
+def read_table(content: bytes, filename: str | None = None) -> Table:
+    """The file's header and rows. Raises FileTooLarge, and InvalidData on ``file`` for a file that cannot be read."""
+    if len(content) > MAX_BYTES:
+        raise FileTooLarge(f"文件超过 {MAX_BYTES // 1024} KB", f"the file is larger than {MAX_BYTES // 1024} KB", code="file_too_large")
+    if not content.strip():
+        raise _unreadable("文件为空", "the file is empty")
+    name = (filename or "").lower()
+    if content.startswith(b"\xd0\xcf\x11\xe0") or name.endswith(".xls"):
+        raise _unreadable("不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV", "old Excel (.xls) files are not read: save as .xlsx or CSV")
+    if content.startswith(b"PK\x03\x04"):
+        raw_rows = _xlsx_rows(content)
+    elif name.endswith(".xlsx"):
+        raise _unreadable("不是有效的 XLSX 文件", "not a readable XLSX workbook")
+    else:
+        raw_rows = _csv_rows(content)
+    numbered = [(number, tuple(cells)) for number, cells in enumerate(raw_rows, start=1) if not all(_blank(c) for c in cells)]
+    if not numbered:
+        raise _unreadable("文件中没有内容", "the file holds no rows")
+    (_, header), data = numbered[0], numbered[1:]
+    if len(header) > MAX_COLUMNS:
+        raise _unreadable(f"列数超过 {MAX_COLUMNS}", f"more than {MAX_COLUMNS} columns")
+    columns: list[Column | None] = []
+    unknown, repeated = [], []
+    for cell in header:
+        if _blank(cell):
+            columns.append(None)
+            continue
+        column = _BY_HEADER.get(_normal(str(cell)))
+        if column is None:
+            unknown.append(str(cell).strip())
+        elif column in columns:
+            repeated.append(str(cell).strip())
+        columns.append(column)
+    if unknown or repeated:
+        problems = ([f"未知的列：{'、'.join(unknown)}"] if unknown else []) + ([f"重复的列：{'、'.join(repeated)}"] if repeated else [])
+        english = ([f"unknown columns: {', '.join(unknown)}"] if unknown else []) + \
+            ([f"repeated columns: {', '.join(repeated)}"] if repeated else [])
+        raise InvalidData({"file": [bilingual("；".join(problems) + "（列名见导入模板）", "; ".join(english) + " (see the template)")]},
+                          "表头有误", "the header row is wrong")
+    if "name" not in {c.path for c in columns if c}:
+        raise _unreadable("缺少“事项名称”列", "the column 事项名称 (name) is missing")
+    if len(data) > MAX_ROWS:
+        raise FileTooLarge(f"一次最多导入 {MAX_ROWS} 行，本文件有 {len(data)} 行", f"at most {MAX_ROWS} rows per import; the file has {len(data)}",
+                           code="too_many_rows")
+    return Table(tuple(columns), tuple(data))
+
+
+# --- a row → an item's raw data -----------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _cell(column: Column, value: Any) -> Any:
+    """The cell as the item's field holds it; raises ValueError with the bilingual message."""
+    if column.kind == "lines":
+        return [line.strip() for line in _text(value).split("\n") if line.strip()]
+    if column.kind == "yesno":
+        if isinstance(value, bool):
+            return value
+        word = _text(value).lower()
+        if word in _YES or word in _NO:
+            return word in _YES
+        raise ValueError(bilingual("应填“是”或“否”", "must be 是 (yes) or 否 (no)"))
+    if column.kind == "count":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        text = _text(value)
+        if text.isdigit():
+            return int(text)
+        raise ValueError(bilingual("应为整数（工作日数）", "must be a whole number of working days"))
+    if column.kind in ("kind", "method"):
+        codes, names = (_KIND_CODES, KINDS) if column.kind == "kind" else (_METHOD_CODES, METHODS)
+        text = _text(value)
+        if text in codes or text.lower() in codes:
+            return codes.get(text) or codes[text.lower()]
+        raise ValueError(bilingual(f"只能是以下之一：{'、'.join(names.values())}", f"must be one of: {', '.join(names)}"))
+    return _text(value)
+
+
+def row_item(columns: tuple[Column | None, ...], cells: tuple[Any, ...]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """A row's raw item (empty cells left out, for the schema to require or default) and the cells that could not
+    be read, by path."""
+    raw: dict[str, Any] = {}
+    problems: dict[str, list[str]] = {}
+    for column, value in zip(columns, cells, strict=False):
+        if column is None or _blank(value):
+            continue
+        try:
+            converted = _cell(column, value)
+        except ValueError as exc:
+            problems[column.path] = [str(exc)]
+            continue
+        *groups, leaf = column.path.split(".")
+        target = raw
+        for group in groups:
+            target = target.setdefault(group, {})
+        target[leaf] = converted
+    return raw, problems
+
+
+# --- the import ---------------------------------------------------------------------------------------
+
+
+def _row_result(services: Services, principal: Principal, agency: str, number: int, raw: dict[str, Any],
+                problems: dict[str, list[str]], seen: dict[str, int], dry_run: bool) -> RowResult:
+    name = raw.get("name", "") if isinstance(raw.get("name"), str) else ""
+    try:
+        data = dump_item(load_item(raw))
+        errors = dict(problems)
+    except InvalidData as exc:
+        errors = {**exc.errors, **problems}  # a cell that could not be read says so, not just "required"
+    if not errors and data["name"] in seen:
+        errors = {"name": [bilingual(f"与第 {seen[data['name']]} 行的事项同名", f"the same name as row {seen[data['name']]}")]}
+    if errors:
+        return RowResult(number, name, "refused", errors=errors)
+    seen[data["name"]] = number
+    existing = services.catalog.by_name(agency, data["name"])
+    if existing is not None and existing.retired_at is not None:
+        return RowResult(number, name, "refused", existing.id, errors={"name": [bilingual(
+            "本机关已停用同名事项，停用的事项不能再导入；请改用新的事项名称", "the agency retired an item of this name; import it under a new name")]})
+    if existing is not None and dict(existing.data) == data:
+        return RowResult(number, name, "unchanged", existing.id, existing.version)
+    if dry_run:
+        return RowResult(number, name, "added" if existing is None else "updated", existing.id if existing else None)
+    try:
+        if existing is None:
+            record = services.catalog.add(agency, data, principal.actor, services.now())
+            return RowResult(number, name, "added", record.id, record.version)
+        record = services.catalog.edit(existing.id, data, principal.actor, services.now(), expected_version=existing.version)
+        return RowResult(number, name, "updated", record.id, record.version)
+    except Conflict as exc:  # someone else added or changed it meanwhile
+        return RowResult(number, name, "refused", existing.id if existing else None, errors={"name": [exc.message]})
+
+
+def import_items(services: Services, principal: Principal, agency_id: str | None, content: bytes, *,
+                 filename: str | None = None, dry_run: bool = False,
+                 progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Imports the file's rows into the agency's catalogue (``dry_run``: only says what would happen).
+
+    Raises NotFound (agency), Forbidden, FileTooLarge, InvalidData (on ``file``: the file itself cannot be read).
+    Bad rows do not raise: they are refused in the report."""
+    agency = services.agencies.get(agency_id or principal.default_agency())
+    authorize_manage(principal, agency.id)
+    table = read_table(content, filename)
+    seen: dict[str, int] = {}
+    results = []
+    for done, (number, cells) in enumerate(table.rows, start=1):
+        raw, problems = row_item(table.columns, cells)
+        results.append(_row_result(services, principal, agency.id, number, raw, problems, seen, dry_run))
+        if progress:
+            progress(done, len(table.rows))
+    report = ImportReport(agency.id, dry_run, tuple(results))
+    if not dry_run:
+        services.audit.record(actor=principal.actor, action="catalog_import", object=f"agency:{agency.id}", outcome="success",
+                              detail={"agency": agency.id, "file": (filename or "")[:200], **report.counts,
+                                      "items": [{"id": r.item_id, "version": r.version} for r in results
+                                                if r.outcome in ("added", "updated")]})
+    return report
+
+
+# --- the templates --------------------------------------------------------------------------------------
+
+
+def _notes() -> list[tuple[str, str, str, str]]:
+    """(header, field code, required, what to write) for each column."""
+    schema = CatalogItemSchema()
+    rows = []
+    for column in COLUMNS:
+        field_ = schema.fields[column.path.split(".")[0]]
+        for part in column.path.split(".")[1:]:
+            field_ = field_.schema.fields[part]  # type: ignore[attr-defined]
+        required = "必填" if field_.required else "选填"
+        rows.append((column.header, column.path, required, NOTES.get(column.path) or (field_.metadata or {}).get("description", "")))
+    return rows
+
+
+def template(kind: str) -> bytes:
+    """The import template: ``csv`` (UTF-8 with BOM, so that Excel opens it right) or ``xlsx`` (the header row, and a
+    sheet that explains each column). Raises InvalidData for another kind."""
+    headers = [column.header for column in COLUMNS]
+    if kind == "csv":
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\r\n").writerow(headers)
+        return "\ufeff".encode() + out.getvalue().encode("utf-8")
+    if kind == "xlsx":
+        import openpyxl
+        from openpyxl.styles import Alignment, Font
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.title = "事项目录"
+        sheet.append(headers)
+        for index, header in enumerate(headers, start=1):
+            sheet.cell(row=1, column=index).font = Font(bold=True)
+            sheet.column_dimensions[openpyxl.utils.get_column_letter(index)].width = max(12, len(header) * 2 + 4)
+        sheet.freeze_panes = "A2"
+        notes = book.create_sheet("填写说明")
+        notes.append(["列名", "字段代码（也可作列名）", "是否必填", "填写说明"])
+        for row in _notes():
+            notes.append(list(row))
+        for letter, width in zip("ABCD", (22, 26, 10, 80), strict=True):
+            notes.column_dimensions[letter].width = width
+        for row in notes.iter_rows(min_row=2):
+            row[3].alignment = Alignment(wrap_text=True)
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
+    raise InvalidData({"format": [bilingual("模板格式只能是 csv 或 xlsx", "the template format is csv or xlsx")]})
