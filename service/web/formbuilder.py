@@ -27,6 +27,7 @@ class Field:
     minimum: int | None = None
     maximum: int | None = None
     choices: list[str] = field(default_factory=list)
+    choice_labels: dict[str, str] = field(default_factory=dict)  # what a select shows for a coded choice (proof → 证明事项)
     children: list[Field] = field(default_factory=list)  # group: its fields; list: one template row
     min_rows: int = 0
     max_rows: int = 50
