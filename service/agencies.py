@@ -28,6 +28,11 @@ class Agency:
     def format_number(self, kind: str, year: int, seq: int) -> str:
         return self.numbers[kind].format(year=year, seq=seq)
 
+    @property
+    def case_prefix(self) -> str:
+        """The start of the agency's case numbers (``JCSFJ-2026-000042``)."""
+        return self.id.replace("-", "").upper()[:20]
+
     def public(self) -> dict[str, str]:
         return {"id": self.id, "name": self.name}
 

@@ -1,5 +1,6 @@
 """Periodic work of a serving process, on a daemon thread: voiding what dead processes left half-issued
-(``recovery.py``). A failure is logged and retried at the next round; it never stops the service."""
+(``recovery.py``), and announcing the case deadlines newly missed (``case.deadline_missed``, once each, whichever
+node claims it). A failure is logged and retried at the next round; it never stops the service."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import threading
 
 from . import recovery
+from .cases import procedure
 from .runtime import Services
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,10 @@ class Housekeeping:
             recovery.void_interrupted(self.services)
         except Exception:  # noqa: BLE001 - logged; the next round tries again
             log.exception("housekeeping failed")
+        try:
+            procedure.announce_missed_deadlines(self.services)
+        except Exception:  # noqa: BLE001 - logged; the next round tries again
+            log.exception("announcing missed deadlines failed")
 
     def start(self) -> None:
         self._thread.start()

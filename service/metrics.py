@@ -27,8 +27,22 @@ class _PoolCollector(Collector):
         yield CounterMetricFamily("chengnuo_converter_conversions", "Documents converted", value=state["conversions"])
 
 
+class _DeadlineCollector(Collector):
+    """Overdue deadlines per agency and kind, counted from the registry at each scrape (every node sees them all)."""
+
+    def __init__(self, overdue: Callable[[], Mapping[tuple[str, str], int]]) -> None:
+        self.overdue = overdue
+
+    def collect(self) -> Iterable:  # type: ignore[override]
+        family = GaugeMetricFamily("chengnuo_case_deadlines_overdue", "Open case deadlines past their due date", labels=["agency", "kind"])
+        for (agency, kind), count in sorted(self.overdue().items()):
+            family.add_metric([agency, kind], count)
+        yield family
+
+
 class Metrics:
-    def __init__(self, pool_status: Callable[[], Mapping[str, int]]) -> None:
+    def __init__(self, pool_status: Callable[[], Mapping[str, int]],
+                 overdue_deadlines: Callable[[], Mapping[tuple[str, str], int]] | None = None) -> None:
         self.registry = CollectorRegistry()
         self.issued = Counter("chengnuo_documents_issued", "Documents issued", ["form"], registry=self.registry)
         self.failed = Counter("chengnuo_documents_failed", "Documents that failed after their number was drawn",
@@ -37,6 +51,8 @@ class Metrics:
                                buckets=_BUCKETS, registry=self.registry)
         self.verifications = Counter("chengnuo_verifications", "Verifications by verdict", ["verdict"], registry=self.registry)
         self.registry.register(_PoolCollector(pool_status))
+        if overdue_deadlines is not None:
+            self.registry.register(_DeadlineCollector(overdue_deadlines))
 
     def observe_issue(self, form: str, timings: Mapping[str, float]) -> None:
         self.issued.labels(form=form).inc()

@@ -149,6 +149,7 @@ def build_services(
     keys = KeyStore(settings.certs_dir)
     engine = make_engine(settings.database)
     converter = converter or ConverterPool(pool_settings(settings), workdir=None)
+    cases = CaseStore(engine)
 
     return Services(
         settings=settings,
@@ -157,7 +158,7 @@ def build_services(
         instances=Instances(engine, clock),
         links=SigningLinks(engine),
         catalog=CatalogStore(engine),
-        cases=CaseStore(engine),
+        cases=cases,
         files=FileStore(settings.files_dir),
         renderer=DocxRenderer(settings.templates_dir, labels=template_labels()),
         converter=converter,
@@ -176,7 +177,7 @@ def build_services(
         api_keys=ApiKeys(engine),
         users=Users(engine),
         audit=AuditLog(engine, settings.data_dir / "audit.head", clock),
-        metrics=Metrics(converter.status),
+        metrics=Metrics(converter.status, lambda: cases.overdue_counts(clock().date())),
         clock=clock,
         webhooks=WebhookStore(engine),
         webhook_secrets=SecretBox(settings.data_dir, settings.webhook_key),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from .auth.principal import Principal, authorize_void
+from .auth.principal import Principal, authorize_read, authorize_void
 from .errors import Conflict, InvalidData
 from .registry.documents import ISSUED, DocumentRecord
 from .runtime import Services
@@ -14,14 +14,18 @@ from .webhooks import document_voided
 log = logging.getLogger(__name__)
 
 
-def void(services: Services, principal: Principal, document_id: str, reason: object) -> DocumentRecord:
+def void(services: Services, principal: Principal, document_id: str, reason: object, *, force: bool = False) -> DocumentRecord:
     """Voids an issued document; the operator may also void one stuck ``issuing`` (its process hung or gone;
     if the process finishes after all, it finds the document voided and fails).
 
     Raises NotFound (also for another agency's document), Forbidden, InvalidData (no reason given) or
-    Conflict (not an issued document)."""
+    Conflict (not an issued document). ``force``: a step of a case that the principal may take voids its own
+    paper (a withdrawn commitment's letter), whatever the principal's role."""
     record = services.registry.get(document_id)
-    authorize_void(principal, document_id, record.agency, record.form)
+    if force:
+        authorize_read(principal, document_id, record.agency, record.form)
+    else:
+        authorize_void(principal, document_id, record.agency, record.form)
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidData({"reason": ["作废须说明原因 / a reason is required"]})
     if len(reason) > 500:

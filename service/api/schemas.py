@@ -201,6 +201,9 @@ class DocumentSchema(Schema):
     issued_at = fields.DateTime(required=True, allow_none=True)
     voided_at = fields.DateTime(required=True, allow_none=True)
     void_reason = fields.String(required=True, allow_none=True)
+    case_id = fields.String(required=True, allow_none=True, metadata={"description": "the case (办件) it was issued for"})
+    catalog_items = fields.List(fields.Dict(), required=True, allow_none=True,
+                                metadata={"description": "[{id, version}]: the catalogue item versions that filled it"})
     links = Links(DocumentLinksSchema)
 
 

@@ -13,6 +13,7 @@ The tables and their queries are ``registry/webhooks.py``.
 from __future__ import annotations
 
 from .publishing import (
+    case_event,
     document_completed,
     document_issued,
     document_signed,
@@ -20,4 +21,4 @@ from .publishing import (
     publish,
 )
 
-__all__ = ["document_completed", "document_issued", "document_signed", "document_voided", "publish"]
+__all__ = ["case_event", "document_completed", "document_issued", "document_signed", "document_voided", "publish"]

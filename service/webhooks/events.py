@@ -19,8 +19,15 @@ DOCUMENT_SIGNED = "document.signed"
 DOCUMENT_COMPLETED = "document.completed"
 DOCUMENT_VOIDED = "document.voided"
 
-# Every event the service sends. A new kind (case.*, assistance.requested) is added here when something emits it.
-EVENTS: tuple[str, ...] = (DOCUMENT_ISSUED, DOCUMENT_SIGNED, DOCUMENT_COMPLETED, DOCUMENT_VOIDED)
+# A case's events: one per step that changes it (its state, its facts or its deadlines), and one per deadline missed.
+CASE_EVENTS: tuple[str, ...] = (
+    "case.created", "case.credit_checked", "case.notified", "case.committed", "case.decided", "case.verification_started",
+    "case.verified", "case.withdrawn", "case.closed", "case.materials", "case.credit_reported", "case.complaint",
+    "case.deadline_missed",
+)
+
+# Every event the service sends. A new kind (assistance.requested) is added here when something emits it.
+EVENTS: tuple[str, ...] = (DOCUMENT_ISSUED, DOCUMENT_SIGNED, DOCUMENT_COMPLETED, DOCUMENT_VOIDED, *CASE_EVENTS)
 FAMILIES: tuple[str, ...] = tuple(sorted({name.split(".", 1)[0] for name in EVENTS}))
 SUBSCRIBABLE: tuple[str, ...] = (*EVENTS, *(f"{family}.*" for family in FAMILIES), "*")
 
@@ -63,6 +70,20 @@ def document_data(record: DocumentRecord, base_url: str) -> dict[str, Any]:
         "voided_at": iso_time(record.voided_at),
         "void_reason": record.void_reason,
         "links": links,
+    }
+
+
+def case_data(case: Any, base_url: str) -> dict[str, Any]:
+    """The ``case`` of a case event: its number, state and outcome, never the applicant (read it with the key)."""
+    return {
+        "id": case.id,
+        "number": case.number,
+        "agency": case.agency,
+        "state": case.state,
+        "procedure": case.procedure,
+        "commitment_type": case.commitment_type,
+        "outcome": case.outcome,
+        "links": {"self": f"{base_url}/api/v1/cases/{case.id}"},
     }
 
 

@@ -38,7 +38,7 @@ def encode(body: Mapping[str, Any]) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
-def publish(services: Services, event_type: str, data: Mapping[str, Any], *, agency: str, form: str) -> str | None:
+def publish(services: Services, event_type: str, data: Mapping[str, Any], *, agency: str, form: str | None) -> str | None:
     """Records one delivery of the event for every webhook that hears it; returns the event's id, or None when
     nothing could be recorded (logged). Never raises."""
     try:
@@ -59,9 +59,10 @@ def publish(services: Services, event_type: str, data: Mapping[str, Any], *, age
         return None
 
 
-def _may_read(agencies: frozenset[str], forms: frozenset[str] | None, agency: str, form: str) -> bool:
+def _may_read(agencies: frozenset[str], forms: frozenset[str] | None, agency: str, form: str | None) -> bool:
+    """Whether a key hears an event of ``agency`` (and of ``form``; None: a case's event, heard by its agency's keys)."""
     key = Principal("key", "", "", "system", agencies, forms)
-    return key.acts_for(agency) and key.uses(form)
+    return key.acts_for(agency) and (form is None or key.uses(form))
 
 
 def _document_event(services: Services, event_type: str, record: DocumentRecord, **extra: Any) -> str | None:
@@ -96,3 +97,13 @@ def document_completed(services: Services, record: DocumentRecord) -> str | None
     """``document.completed``: every required party has signed ``record`` (or nobody else signs it: then right after
     ``document.issued``). Call it after the ``document.signed`` of the last required party; never raises."""
     return _document_event(services, events.DOCUMENT_COMPLETED, record)
+
+
+def case_event(services: Services, event_type: str, case: Any, **extra: Any) -> str | None:
+    """A ``case.*`` event for the keys of the case's agency; never raises."""
+    try:
+        data = {"case": events.case_data(case, services.settings.base_url), **extra}
+    except Exception:  # noqa: BLE001 - as publish: never fail the caller
+        log.exception("could not describe case %s for the %s event", getattr(case, "id", "?"), event_type)
+        return None
+    return publish(services, event_type, data, agency=case.agency, form=None)

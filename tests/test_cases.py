@@ -1,0 +1,263 @@
+"""Cases (办件): one application from the credit check to the result, through the API, with real documents
+(LibreOffice, pyHanko, the development TSA), real signatures, and deadlines in Chinese working days."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+
+import pytest
+
+from service.auth.principal import OPERATOR
+from service.cases import catalog_use, procedure
+from service.workdays import add_working_days
+
+from .conftest import keyed_client, sample
+from .test_party_signing import sign, staff
+from .test_signing_links import link_for, sign_link
+
+APPLICANT = {"type": "person", "name": "陈秀兰", "id_type": "居民身份证", "id_number": "140525197903041629", "phone": "13834562817"}
+
+
+def item_data(method="assistance", **changes):
+    letter = sample("commitment-letter")
+    data = {
+        "kind": "proof", "name": "申请人经济困难状况证明", "matter": "法律援助申请", "purpose": letter["proof_purpose"],
+        "basis": {"law": "《中华人民共和国法律援助法》", "article": "第四十一条",
+                  "text": "因经济困难申请法律援助的，申请人应当如实说明经济困难状况。"},
+        "content": letter["proof_content"], "conditions": letter["conditions_met"],
+        "requester": "晋城市法律援助中心", "issuer": "申请人户籍所在地民政部门", "proxy_allowed": True,
+        "consequences": letter["consequences"], "disclosure": letter["disclosure"],
+        "verification": {"method": method, **({"agency": "晋城市民政局", "days": 10, "reply_days": 5} if method == "assistance" else {}),
+                         **({"system": "山西省最低生活保障信息", "days": 5} if method == "internal" else {})},
+        "supervision": "通过山西省政务信息共享平台查询最低生活保障信息。", "contact": {"name": "郭文斌", "phone": "0356-2023148"},
+        "credit_catalogue": "信用中国（山西）", "area": "一般事项",
+    }
+    return {**data, **changes}
+
+
+@pytest.fixture
+def item(services):
+    return catalog_use.add_item(services, OPERATOR, "jc-justice", item_data())
+
+
+def open_case(client, item_id, **changes):
+    body = {"agency": "jc-justice", "items": [item_id], "applicant": APPLICANT, "channel": "window",
+            "received_on": dt.date.today().isoformat(), "commitment_type": "proof", **changes}
+    response = client.post("/api/v1/cases", json=body)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def step(client, case_id, name, expected=200, **body):
+    response = client.post(f"/api/v1/cases/{case_id}/{name}", json=body)
+    assert response.status_code == expected, response.json
+    return response.json
+
+
+def sign_letter(app, services, client, anonymous, document_id):
+    link = link_for(client, document_id)
+    assert sign_link(anonymous, link["token"], code=link["code"], id_suffix=APPLICANT["id_number"][-6:]).status_code == 200
+    clerk, token, password = staff(app, services)
+    signed = sign(clerk, token, document_id, "handler", password)
+    assert signed.status_code == 200, signed.json
+    return signed.json
+
+
+def committed_case(app, services, client, anonymous, item_id, **changes):
+    case = open_case(client, item_id, **changes)
+    step(client, case["id"], "credit-check", result="good", source="信用中国网站查询")
+    issued = step(client, case["id"], "documents", 201, form="commitment-letter")
+    sign_letter(app, services, client, anonymous, issued["document"]["id"])
+    return client.get(f"/api/v1/cases/{case['id']}").json
+
+
+def pdf_text(pdf: bytes, tmp_path) -> str:
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_a_mail_case_received_before_national_day_has_its_letter_due_after_the_holiday(client, item):
+    case = open_case(client, item.id, channel="mail", received_on="2026-09-30")  # 国庆节 10月1日–7日; 10月10日 (Saturday) is worked
+    letter = next(d for d in case["deadlines"] if d["kind"] == "letter")
+    assert letter["due_on"] == "2026-10-10"
+    assert letter["working_days"] == 3 and letter["exact"] is True
+    assert "四(三)3" in letter["source"] and "3个工作日" in letter["source"]
+
+
+def test_a_window_case_has_no_letter_deadline_and_a_year_nobody_published_is_said(services, client, item):
+    assert [d["kind"] for d in open_case(client, item.id)["deadlines"]] == []
+    due, exact = add_working_days(dt.date(2026, 12, 28), 5)
+    assert not exact  # 2027's arrangement is not in the package: counted Monday to Friday, and flagged
+    from service.cases.deadlines import view, working
+    from service.registry.cases import DeadlineRecord
+
+    new = working("complaint", dt.date(2026, 12, 28), 5)
+    record = DeadlineRecord(1, "c", "jc-justice", new.kind, None, "2026-12-28", 5, new.due_on.isoformat(), 0, list(new.unknown_years),
+                            new.source, None, None, dt.datetime.now(dt.timezone.utc))
+    assert "2027年法定节假日安排尚未公布" in view(record, dt.date(2026, 12, 28), 3).note
+
+
+def test_a_full_case_runs_from_the_letter_to_fulfilment(app, services, client, anonymous, item, tmp_path):
+    case = committed_case(app, services, client, anonymous, item.id)
+    assert case["state"] == "committed"
+    letter = next(d for d in case["documents"] if d["form"] == "commitment-letter")
+    assert letter["status"] == "completed" and letter["catalog_items"] == [{"id": item.id, "version": 1}]
+    text = pdf_text(client.get(f"/api/v1/documents/{letter['id']}/pdf").data, tmp_path)
+    assert "《中华人民共和国法律援助法》第四十一条" in text.replace(" ", "")  # the item's 设定依据, not retyped
+    assert "陈秀兰" in text
+
+    decided = step(client, case["id"], "decision", decision="grant")
+    assert decided["state"] == "decided"
+    kinds = {d["kind"]: d for d in decided["deadlines"]}
+    today = dt.date.today()
+    assert kinds["verification"]["due_on"] == add_working_days(today, 10)[0].isoformat()
+    assert kinds["credit_report"]["due_on"] == add_working_days(today, 7)[0].isoformat()
+
+    request = step(client, case["id"], "documents", 201, form="assistance-request-written")
+    assert request["state"] == "verifying"
+    data = services.registry.get(request["document"]["id"]).data
+    assert data["addressee"] == "晋城市民政局" and data["matter"] == "法律援助申请" and data["reply_days"] == 5
+    assert data["items"] == sample("commitment-letter")["conditions_met"]  # what the applicant committed to, from the letter
+    reply = next(d for d in request["deadlines"] if d["kind"] == "assistance_reply")
+    assert reply["due_on"] == add_working_days(today, 5)[0].isoformat() and reply["ref"] == request["document"]["id"]
+
+    rectifying = step(client, case["id"], "verification-result", result="rectify", days=5, note="缺少户籍地民政部门的核对结果")
+    assert rectifying["state"] == "rectifying"
+    rectification = next(d for d in rectifying["deadlines"] if d["kind"] == "rectification")
+    assert rectification["due_on"] == add_working_days(today, 5)[0].isoformat() and rectification["working_days"] == 5
+    assert next(d for d in rectifying["deadlines"] if d["kind"] == "assistance_reply")["done_on"] == today.isoformat()
+
+    verified = step(client, case["id"], "verification-result", result="true")
+    assert verified["state"] == "verified"
+    closed = step(client, case["id"], "close", outcome="fulfilled")
+    assert (closed["state"], closed["outcome"]) == ("closed", "fulfilled")
+    assert [h["action"] for h in closed["history"]] == ["created", "credit_check", "letter", "committed", "decision",
+                                                        "verification_document", "verification_result", "verification_result", "close"]
+    assert all(h["actor"] for h in closed["history"])
+    assert services.audit.verify().ok
+
+
+def test_an_earlier_false_commitment_found_by_the_service_refuses_commitment(app, services, client, anonymous):
+    item = catalog_use.add_item(services, OPERATOR, "jc-justice", item_data("internal"))
+    first = committed_case(app, services, client, anonymous, item.id)
+    step(client, first["id"], "decision", decision="grant")
+    slip = step(client, first["id"], "documents", 201, form="internal-verification",
+                data={"findings": "系统显示申请人不是最低生活保障对象，与承诺不符。"})
+    assert services.registry.get(slip["document"]["id"]).data["system"] == "山西省最低生活保障信息"
+    step(client, first["id"], "verification-result", result="false", note="承诺的低保待遇不存在")
+    closed = step(client, first["id"], "close", outcome="revoked", reason="承诺享受最低生活保障待遇不实")
+    assert closed["facts"]["false_record"]["outcome"] == "撤销行政决定"
+
+    second = open_case(client, item.id)
+    checked = step(client, second["id"], "credit-check", result="good", source="信用中国网站查询")
+    assert checked["state"] == "ordinary" and checked["procedure"] == "ordinary"
+    assert checked["facts"]["credit_check"]["result"] == "false_commitment"
+    assert checked["facts"]["credit_check"]["own_record"] == [first["number"]]
+    refused = client.post(f"/api/v1/cases/{second['id']}/documents", json={"form": "commitment-letter"})
+    assert refused.status_code == 409 and "ordinary" in refused.json["message"]
+
+
+def test_the_overdue_list_shows_a_case_whose_assistance_reply_is_late(app, services, client, anonymous, item):
+    case = committed_case(app, services, client, anonymous, item.id, received_on=(dt.date.today() - dt.timedelta(days=40)).isoformat())
+    step(client, case["id"], "decision", decision="grant")
+    letter_date = (dt.date.today() - dt.timedelta(days=30)).isoformat()
+    step(client, case["id"], "documents", 201, form="assistance-request-written", data={"letter_date": letter_date})
+
+    overdue = client.get("/api/v1/deadlines?overdue=true&agency=jc-justice").json["deadlines"]
+    assert [(row["case_number"], row["deadline"]["kind"]) for row in overdue] == [(case["number"], "assistance_reply")]
+    assert overdue[0]["deadline"]["overdue"] is True
+    listed = client.get("/api/v1/cases?overdue=true").json
+    assert [c["number"] for c in listed["cases"]] == [case["number"]] and listed["cases"][0]["overdue"] is True
+    metrics = anonymous.get("/metrics").get_data(as_text=True)
+    assert 'chengnuo_case_deadlines_overdue{agency="jc-justice",kind="assistance_reply"} 1.0' in metrics
+    assert procedure.announce_missed_deadlines(services) == 1
+    assert procedure.announce_missed_deadlines(services) == 0  # announced once
+    assert client.get("/api/v1/deadlines?due_within=400").status_code == 400
+
+
+def test_a_step_the_state_does_not_allow_is_a_409_naming_the_state_and_changes_nothing(client, item):
+    case = open_case(client, item.id)
+    for name, body in [("decision", {"decision": "grant"}), ("verification-result", {"result": "true"}),
+                       ("close", {"outcome": "fulfilled"}), ("documents", {"form": "commitment-letter"})]:
+        response = client.post(f"/api/v1/cases/{case['id']}/{name}", json=body)
+        assert response.status_code == 409, (name, response.json)
+        assert response.json["error"] == "case_state" and "received" in response.json["message"]
+    after = client.get(f"/api/v1/cases/{case['id']}").json
+    assert after["state"] == "received" and after["documents"] == [] and len(after["history"]) == 1
+    assert step(client, case["id"], "credit-check", 422, result="good")["errors"]["source"]
+
+
+def test_withdrawal_before_the_decision_voids_the_unsigned_letter_and_goes_on_by_the_ordinary_procedure(client, item):
+    case = open_case(client, item.id)
+    step(client, case["id"], "credit-check", result="good", source="信用中国网站查询")
+    letter = step(client, case["id"], "documents", 201, form="commitment-letter")["document"]
+    withdrawn = step(client, case["id"], "withdrawal", reason="申请人选择提交证明材料")
+    assert withdrawn["state"] == "ordinary"
+    voided = next(d for d in withdrawn["documents"] if d["id"] == letter["id"])
+    assert voided["status"] == "voided" and "撤回承诺" in voided["void_reason"]
+    step(client, case["id"], "withdrawal", 409, reason="再次撤回")
+    assert step(client, case["id"], "decision", decision="grant")["outcome"] == "ordinary_granted"
+
+
+def test_data_cannot_change_what_the_case_fixes(client, item):
+    case = open_case(client, item.id)
+    step(client, case["id"], "credit-check", result="good", source="信用中国网站查询")
+    response = client.post(f"/api/v1/cases/{case['id']}/documents",
+                           json={"form": "commitment-letter", "data": {"legal_basis": "随便写的依据"}})
+    assert response.status_code == 422 and "data.legal_basis" in response.json["errors"]
+
+
+def test_a_failed_issue_leaves_the_case_as_it_was_with_the_voided_number_kept(services, client, item):
+    from service.errors import ConversionError
+
+    class Broken:
+        def convert(self, docx):
+            raise ConversionError("转换失败", "conversion failed")
+
+    case = open_case(client, item.id)
+    step(client, case["id"], "credit-check", result="good", source="信用中国网站查询")
+    working = services.converter
+    services.converter = Broken()
+    try:
+        assert client.post(f"/api/v1/cases/{case['id']}/documents", json={"form": "commitment-letter"}).status_code == 502
+    finally:
+        services.converter = working
+    after = client.get(f"/api/v1/cases/{case['id']}").json
+    assert after["state"] == "credit_checked"
+    assert [(d["status"], d["case_id"]) for d in after["documents"]] == [("voided", case["id"])]
+    assert "签发失败" in after["documents"][0]["void_reason"]
+
+
+def test_the_applicant_is_masked_for_an_administrator_and_hidden_from_another_agency(app, services, client, item):
+    case = open_case(client, item.id)
+    admin_client, _, _ = staff(app, services, role="admin", agency=None)
+    seen = admin_client.get(f"/api/v1/cases/{case['id']}").json["applicant"]
+    assert seen["id_number"] == "1405**********1629" and seen["phone"] == "138****2817" and seen["name"] == "陈*兰"
+    assert client.get(f"/api/v1/cases/{case['id']}").json["applicant"]["id_number"] == APPLICANT["id_number"]
+    _, other = services.api_keys.create(name="另一机关", agencies=["jc-market"], forms=["*"], now=services.now())
+    assert keyed_client(app, other).get(f"/api/v1/cases/{case['id']}").status_code == 404
+    assert keyed_client(app, other).post("/api/v1/cases", json={
+        "agency": "jc-justice", "items": [item.id], "applicant": APPLICANT, "channel": "window",
+        "received_on": "2026-11-02", "commitment_type": "proof"}).status_code == 403
+
+
+def test_bad_case_data_is_a_422_with_field_paths(client, item):
+    response = client.post("/api/v1/cases", json={
+        "agency": "jc-justice", "items": ["no-such-item"], "applicant": {**APPLICANT, "id_number": "140525197903041628"},
+        "channel": "fax", "received_on": "2026-11-02", "commitment_type": "proof"})
+    assert response.status_code == 422
+    assert {"applicant.id_number", "channel"} <= set(response.json["errors"])
+    response = client.post("/api/v1/cases", json={
+        "agency": "jc-justice", "items": ["no-such-item"], "applicant": APPLICANT, "channel": "mail",
+        "received_on": "2026-11-02", "commitment_type": "proof"})
+    assert response.status_code == 422 and "items.0" in response.json["errors"]
+
+
+@pytest.mark.parametrize("query", ["item=%00", "item=" + "a" * 5000, "q=%00", "q=" + "查" * 101, "state=done", "from=2026-13-01",
+                                   "due_within=9999", "page=0", "overdue=yes"])
+def test_a_bad_list_parameter_is_a_400_naming_it(client, query):
+    response = client.get(f"/api/v1/cases?{query}")
+    assert response.status_code == 400, response.json
+    assert query.split("=")[0] in response.json["errors"]
