@@ -20,7 +20,10 @@ from marshmallow import ValidationError, validates_schema
 
 from ..errors import bilingual
 from ..forms.catalog import EXCLUDED_AREAS, GENERAL_AREA
-from ..forms.commitment import CommitmentAgencyContactSchema, CommitmentPublicationSchema
+from ..forms.commitment import (
+    CommitmentAgencyContactSchema,
+    CommitmentPublicationSchema,
+)
 from ..forms.fields import Choice, Count, Flag, FormSchema, Group, Items, Text
 
 KINDS = {"proof": "证明事项", "permit": "涉企经营许可事项"}
@@ -103,7 +106,7 @@ class CatalogItemSchema(FormSchema):
                               "以及重要涉外的事项不适用告知承诺制（晋市政办〔2021〕8号 三；郑政办〔2021〕17号 四）")
     remarks = Text("备注", required=False, max_length=500, multiline=True)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)  # the exclusion is said even when other fields are wrong too
     def check_area(self, data: dict[str, Any], **kwargs: Any) -> None:
         area = data.get("area")
         if area in EXCLUDED_AREAS:
