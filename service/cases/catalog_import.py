@@ -156,6 +156,8 @@ def _csv_rows(content: bytes) -> Iterable[list[Any]]:
     else:
         raise _unreadable("CSV 文件的编码无法识别，请以 UTF-8 或 GB18030（Excel 的“CSV（逗号分隔）”）保存",
                           "the CSV is neither UTF-8 nor GB18030")
+    if "\x00" in text:
+        raise _unreadable("不是 CSV 文本文件", "not a CSV text file")
     try:
         return list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
@@ -227,10 +229,11 @@ def read_table(content: bytes, filename: str | None = None) -> Table:
             columns.append(None)
             continue
         column = _BY_HEADER.get(_normal(str(cell)))
+        shown = "".join(c for c in str(cell).strip() if c.isprintable())[:50]
         if column is None:
-            unknown.append(str(cell).strip())
+            unknown.append(shown)
         elif column in columns:
-            repeated.append(str(cell).strip())
+            repeated.append(shown)
         columns.append(column)
     if unknown or repeated:
         problems = ([f"未知的列：{'、'.join(unknown)}"] if unknown else []) + ([f"重复的列：{'、'.join(repeated)}"] if repeated else [])
@@ -315,7 +318,9 @@ def _row_result(services: Services, principal: Principal, agency: str, number: i
         data = dump_item(load_item(raw))
         errors = dict(problems)
     except InvalidData as exc:
-        errors = {**exc.errors, **problems}  # a cell that could not be read says so, not just "required"
+        # A cell that could not be read says so, rather than its field (or its group) being "required".
+        errors = {path: messages for path, messages in exc.errors.items() if not any(p.startswith(f"{path}.") for p in problems)}
+        errors.update(problems)
     if not errors and data["name"] in seen:
         errors = {"name": [bilingual(f"与第 {seen[data['name']]} 行的事项同名", f"the same name as row {seen[data['name']]}")]}
     if errors:
