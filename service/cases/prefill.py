@@ -156,13 +156,19 @@ BUILDERS = {
 }
 
 
+def layers(form: str, case: Any, item: Mapping[str, Any], agency: Any, today: dt.date,
+           context: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(fixed, defaults)`` for ``form``: what the case and catalogue fix, and what a clerk may still change."""
+    return BUILDERS[form](case, item, agency, today, context or {})
+
+
 def form_data(form: str, case: Any, item: Mapping[str, Any], agency: Any, today: dt.date, data: Mapping[str, Any] | None,
               context: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The data to issue ``form`` for ``case`` and ``item``; ``context`` holds the signed letter's data.
 
     Raises InvalidData when ``data`` tries to change what the case or the catalogue fixes (``data.<field>``).
     """
-    fixed, defaults = BUILDERS[form](case, item, agency, today, context or {})
+    fixed, defaults = layers(form, case, item, agency, today, context)
     extra = dict(data or {})
     clashes = {f"data.{name}": [bilingual("此项由办件和事项目录填写，不能在此修改；请修改办件或事项目录",
                                           "this comes from the case and the item catalogue: correct it there, not on one paper")]

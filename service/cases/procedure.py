@@ -33,7 +33,7 @@ from ..runtime import Services
 from ..webhooks import case_event
 from . import deadlines
 from .applicants import identity_key, masked
-from .prefill import form_data
+from .prefill import form_data, layers
 from .vocabulary import (
     BEFORE_DECISION,
     CHANNELS,
@@ -240,35 +240,55 @@ def _letter_data(services: Services, case: CaseRecord, item_id: str) -> dict[str
     return {}
 
 
-def issue_document(services: Services, principal: Principal, case_id: str, form: str, item_id: str | None,
-                   data: Mapping[str, Any] | None, *, idempotency_key: str | None = None, request_id: str | None = None) -> StepResult:
-    """Issues ``form`` for the case, filled from the case and its catalogue item: the case's letter (告知) while the
-    credit check has passed, or a verification paper of the item's plan (核查) once decided.
-
-    Raises NotFound, Forbidden, Conflict (the state does not allow it), InvalidData, and what ``issuing.issue`` raises."""
+def _paper(services: Services, principal: Principal, case_id: str, form: str,
+           item_id: str | None) -> tuple[CaseRecord, CatalogItemRecord, dict[str, Any]]:
+    """The case, the item and the letter's data a paper of ``form`` would be filled from, if its state allows it now."""
     case = _handled_case(services, principal, case_id)
     get_form(form)
-    letter_form = LETTER_FORM[case.commitment_type]
-    today = _today(services)
-    if form == letter_form:
+    if form == LETTER_FORM[case.commitment_type]:
         _require(case, ("credit_checked", "notified"), "再发告知承诺书", "issue its letter")
         live = {entry["id"] for d in _letters(services.cases.documents(case.id), form) for entry in (d.catalog_items or ())}
         pending = [item for item in case.items if item["id"] not in live]
         if not pending:
             raise Conflict("本办件的告知承诺书都已发出（作废后才能重发）", "every letter of this case is issued (void one to issue it again)",
                            code="case_state")
-        item = _case_item(services, case, item_id, pending)
-        context: dict[str, Any] = {}
-    else:
-        plans = [(entry, services.catalog.version(entry["id"], entry["version"])) for entry in case.items]
-        fitting = [entry for entry, record in plans if form in VERIFICATION_FORMS.get(record.data["verification"]["method"], ())]
-        if not fitting:
-            raise InvalidData({"form": [bilingual("本办件事项的核查方式不用这种表单", "the case's items are not verified with this form")]})
-        _require(case, ("decided", "verifying", "rectifying"), "开始核查（须先作出准予决定）", "start a verification (decide first)")
-        item = _case_item(services, case, item_id, fitting)
-        context = {"letter": _letter_data(services, case, item.id)}
-    agency = services.agencies.get(case.agency)
-    raw = form_data(form, case, item.data, agency, today, data, context)
+        return case, _case_item(services, case, item_id, pending), {}
+    plans = [(entry, services.catalog.version(entry["id"], entry["version"])) for entry in case.items]
+    fitting = [entry for entry, record in plans if form in VERIFICATION_FORMS.get(record.data["verification"]["method"], ())]
+    if not fitting:
+        raise InvalidData({"form": [bilingual("本办件事项的核查方式不用这种表单", "the case's items are not verified with this form")]})
+    _require(case, ("decided", "verifying", "rectifying"), "开始核查（须先作出准予决定）", "start a verification (decide first)")
+    item = _case_item(services, case, item_id, fitting)
+    return case, item, {"letter": _letter_data(services, case, item.id)}
+
+
+@dataclass(frozen=True)
+class Paper:
+    """A paper as the case would fill it: ``fixed`` by the case and the catalogue, ``defaults`` a clerk may change."""
+
+    case: CaseRecord
+    form: str
+    item: CatalogItemRecord
+    fixed: dict[str, Any]
+    defaults: dict[str, Any]
+
+
+def prefill(services: Services, principal: Principal, case_id: str, form: str, item_id: str | None) -> Paper:
+    """What ``issue_document`` would fill in, for the page that opens the form; raises what it raises before issuing."""
+    case, item, context = _paper(services, principal, case_id, form, item_id)
+    fixed, defaults = layers(form, case, item.data, services.agencies.get(case.agency), _today(services), context)
+    return Paper(case, form, item, fixed, defaults)
+
+
+def issue_document(services: Services, principal: Principal, case_id: str, form: str, item_id: str | None,
+                   data: Mapping[str, Any] | None, *, idempotency_key: str | None = None, request_id: str | None = None) -> StepResult:
+    """Issues ``form`` for the case, filled from the case and its catalogue item: the case's letter (告知) while the
+    credit check has passed, or a verification paper of the item's plan (核查) once decided.
+
+    Raises NotFound, Forbidden, Conflict (the state does not allow it), InvalidData, and what ``issuing.issue`` raises."""
+    case, item, context = _paper(services, principal, case_id, form, item_id)
+    letter_form = LETTER_FORM[case.commitment_type]
+    raw = form_data(form, case, item.data, services.agencies.get(case.agency), _today(services), data, context)
     provenance = issuing.Provenance(case_id=case.id, catalog_items=({"id": item.id, "version": item.version},))
     result = issuing.issue(services, form, raw, principal=principal, agency_id=case.agency, idempotency_key=idempotency_key,
                            request_id=request_id, provenance=provenance)
@@ -315,7 +335,7 @@ def on_document_completed(services: Services, actor: str, document: DocumentReco
                "committed", "case.committed", {"document": document.id})
     except ChengnuoError as exc:
         log.warning("case of document %s not advanced after its signature: %s", document.id, exc.message)
-    except Exception:  # noqa: BLE001 - a signature that was made must not fail because its case could not follow
+    except Exception:
         log.exception("case of document %s not advanced after its signature", document.id)
 
 
