@@ -261,3 +261,39 @@ def test_a_bad_list_parameter_is_a_400_naming_it(client, query):
     response = client.get(f"/api/v1/cases?{query}")
     assert response.status_code == 400, response.json
     assert query.split("=")[0] in response.json["errors"]
+
+
+def test_the_command_line_opens_a_case_and_takes_its_steps(tmp_path):
+    import json
+    import os
+    import sys
+
+    env = {**os.environ, "CHENGNUO_DATA_DIR": str(tmp_path / "data")}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "service", *args], env=env, capture_output=True, text=True, timeout=180)
+
+    (tmp_path / "item.json").write_text(json.dumps(item_data("exempt", verification={"method": "exempt"})), encoding="utf-8")
+    added = run("catalog", "add", "--agency", "jc-justice", "--data", str(tmp_path / "item.json"))
+    assert added.returncode == 0, added.stderr
+    body = {"agency": "jc-justice", "items": [json.loads(added.stdout)["id"]], "applicant": APPLICANT, "channel": "mail",
+            "received_on": "2026-09-30", "commitment_type": "proof"}
+    (tmp_path / "case.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    created = run("case", "create", "--data", str(tmp_path / "case.json"))
+    assert created.returncode == 0, created.stderr
+    case = json.loads(created.stdout)
+    assert case["deadlines"][0]["due_on"] == "2026-10-10" and case["state"] == "received"
+
+    (tmp_path / "decision.json").write_text('{"decision": "grant"}')
+    refused = run("case", "step", case["id"], "decision", "--data", str(tmp_path / "decision.json"))
+    assert refused.returncode == 1 and "received" in refused.stderr
+    (tmp_path / "check.json").write_text('{"result": "blacklisted", "source": "信用中国网站查询"}')
+    checked = run("case", "step", case["id"], "credit-check", "--data", str(tmp_path / "check.json"))
+    assert checked.returncode == 0 and json.loads(checked.stdout)["state"] == "ordinary"
+    (tmp_path / "bad.json").write_text('{"result": "great"}')
+    invalid = run("case", "step", case["id"], "credit-check", "--data", str(tmp_path / "bad.json"))
+    assert invalid.returncode == 2 and "result" in invalid.stderr and "source" in invalid.stderr
+    listed = run("case", "list", "--state", "ordinary")
+    assert [c["number"] for c in json.loads(listed.stdout)["cases"]] == [case["number"]]
+    overdue = run("case", "deadlines", "--overdue")
+    assert json.loads(overdue.stdout)["deadlines"] == []  # the letter deadline ended with the ordinary procedure
