@@ -41,6 +41,13 @@ from .test_audit import (  # noqa: F401 - collected again, on PostgreSQL
     test_intact_log_verifies,
     test_rewritten_last_entry_is_caught_by_the_head_file,
 )
+from .test_cases import (  # noqa: F401 - collected again, on PostgreSQL
+    item,
+    test_a_bad_list_parameter_is_a_400_naming_it,
+    test_a_full_case_runs_from_the_letter_to_fulfilment,
+    test_an_earlier_false_commitment_found_by_the_service_refuses_commitment,
+    test_the_overdue_list_shows_a_case_whose_assistance_reply_is_late,
+)
 from .test_numbering import (  # noqa: F401 - collected again, on PostgreSQL
     test_a_number_drawn_for_a_failed_document_is_kept_as_voided_with_the_reason,
     test_counters_run_per_agency_per_kind_per_year,
