@@ -297,3 +297,89 @@ def test_the_command_line_opens_a_case_and_takes_its_steps(tmp_path):
     assert [c["number"] for c in json.loads(listed.stdout)["cases"]] == [case["number"]]
     overdue = run("case", "deadlines", "--overdue")
     assert json.loads(overdue.stdout)["deadlines"] == []  # the letter deadline ended with the ordinary procedure
+
+
+def test_materials_not_supplied_after_a_reminder_end_the_case_and_refuse_the_next_commitment(app, services, client, anonymous):
+    item = catalog_use.add_item(services, OPERATOR, "jc-justice", item_data("exempt", verification={"method": "exempt"}, window="司法行政"))
+    today = services.now().date()
+    supply_by = today + dt.timedelta(days=3)
+    case = open_case(client, item.id, commitment_type="credit_tolerance",
+                     tolerance={"missing_materials": ["户籍所在地民政部门出具的低保证明原件"], "supply_by": supply_by.isoformat()})
+    assert next(d for d in case["deadlines"] if d["kind"] == "materials")["due_on"] == supply_by.isoformat()
+    step(client, case["id"], "credit-check", result="good", source="信用中国（山西）查询")
+    letter = step(client, case["id"], "documents", 201, form="credit-commitment-tolerance")["document"]
+    assert services.registry.get(letter["id"]).data["missing_materials"] == ["户籍所在地民政部门出具的低保证明原件"]
+    link = link_for(client, letter["id"], party="subject")
+    assert sign_link(anonymous, link["token"], code=link["code"], id_suffix=APPLICANT["id_number"][-6:]).status_code == 200
+    assert step(client, case["id"], "decision", decision="grant")["state"] == "decided"
+
+    real_clock = services.clock
+    services.clock = lambda: real_clock() + dt.timedelta(days=10)
+    try:
+        early = client.post(f"/api/v1/cases/{case['id']}/close", json={"outcome": "returned", "reason": "逾期未补齐"})
+        assert early.status_code == 409 and "催告" in early.json["message"]
+        step(client, case["id"], "materials", action="reminded", note="电话催告，仍未提交")
+        closed = step(client, case["id"], "close", outcome="returned", reason="经催告仍未补齐低保证明原件")
+        assert (closed["state"], closed["outcome"], closed["facts"]["false_record"]["outcome"]) == ("closed", "returned", "终止退件")
+        again = open_case(client, item.id)
+        checked = step(client, again["id"], "credit-check", result="good", source="信用中国（山西）查询")
+        assert checked["state"] == "ordinary" and checked["facts"]["credit_check"]["own_record"] == [case["number"]]
+    finally:
+        services.clock = real_clock
+
+
+def test_complaints_and_the_credit_report_meet_their_deadlines(app, services, client, anonymous, item):
+    case = committed_case(app, services, client, anonymous, item.id)
+    decided = step(client, case["id"], "decision", decision="refuse", reason="申请人不符合经济困难标准")
+    assert (decided["state"], decided["outcome"]) == ("closed", "refused")
+    report = next(d for d in decided["deadlines"] if d["kind"] == "credit_report")
+    assert report["done_on"] is None and "7个工作日" in report["source"]
+    reported = step(client, case["id"], "credit-report", reference="JCXY-2026-0001")
+    assert next(d for d in reported["deadlines"] if d["kind"] == "credit_report")["done_on"] == services.now().date().isoformat()
+    complained = step(client, case["id"], "complaints", summary="申请人认为不予决定理由不充分")
+    complaint = next(d for d in complained["deadlines"] if d["kind"] == "complaint")
+    assert complaint["due_on"] == add_working_days(services.now().date(), 5)[0].isoformat() and complaint["ref"] == "C1"
+    resolved = step(client, case["id"], "complaints/C1/resolution", result="经复核，决定理由充分，已书面告知投诉人")
+    assert next(d for d in resolved["deadlines"] if d["kind"] == "complaint")["done_on"]
+    step(client, case["id"], "complaints/C1/resolution", 409, result="再次处理")
+
+
+def test_two_steps_at_once_apply_once(app, services, client, anonymous, item):
+    import concurrent.futures
+
+    case = committed_case(app, services, client, anonymous, item.id)
+    clients = [keyed_client(app, services.api_keys.create(name=f"k{n}", agencies=["jc-justice"], forms=["*"], now=services.now())[1])
+               for n in range(2)]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda c: c.post(f"/api/v1/cases/{case['id']}/decision", json={"decision": "grant"}).status_code, clients))
+    assert sorted(answers) == [200, 409]
+    after = client.get(f"/api/v1/cases/{case['id']}").json
+    assert [h["action"] for h in after["history"]].count("decision") == 1
+    assert len([d for d in after["deadlines"] if d["kind"] == "credit_report"]) == 1
+
+
+def test_every_step_and_a_missed_deadline_are_case_events_signed_like_document_events(app, services, client):
+    from service.webhooks.delivery import Deliverer
+
+    from .test_webhooks import Receiver, deliver_all, fast, subscribe
+
+    item = catalog_use.add_item(services, OPERATOR, "jc-justice", item_data())
+    with Receiver() as receiver:
+        subscribe(client, receiver, ["case.*"])
+        case = open_case(client, item.id, channel="online", received_on="2026-09-30")
+        step(client, case["id"], "credit-check", result="good", source="信用中国网站查询")
+        procedure.announce_missed_deadlines(services)  # the letter was due on 2026-10-10
+        assert deliver_all(Deliverer(services, fast())) == 3
+    assert all(r.verified for r in receiver.received)
+    events = {e["type"]: e for e in receiver.events()}
+    assert sorted(events) == ["case.created", "case.credit_checked", "case.deadline_missed"]
+    checked, missed = events["case.credit_checked"]["data"], events["case.deadline_missed"]["data"]
+    assert checked["case"]["state"] == "credit_checked" and checked["case"]["number"] == case["number"]
+    assert missed["deadline"]["kind"] == "letter" and missed["deadline"]["due_on"] == "2026-10-10"
+    assert APPLICANT["id_number"] not in json_dump(events) and APPLICANT["name"] not in json_dump(events)
+
+
+def json_dump(value) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
