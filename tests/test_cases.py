@@ -383,3 +383,40 @@ def json_dump(value) -> str:
     import json
 
     return json.dumps(value, ensure_ascii=False)
+
+
+ENTERPRISE = {"type": "organisation", "name": "晋城市恒达物流有限公司", "id_type": "统一社会信用代码", "id_number": "91140500MA0K7D3N2T",
+              "phone": "13903568821", "legal_representative": "王志强"}
+
+
+def test_a_permit_is_decided_on_the_spot_once_its_letter_is_signed(app, services, client, anonymous):
+    permit = sample("business-permit-commitment")
+    item = catalog_use.add_item(services, OPERATOR, "jc-justice", item_data(
+        "onsite", kind="permit", name="道路货物运输经营许可", matter="道路货物运输经营许可", purpose="",
+        basis={"law": "《中华人民共和国道路运输条例》", "article": "第二十一条"}, conditions=permit["permit_conditions"],
+        materials=permit["required_materials"], requester="", issuer="", verification={"method": "onsite", "days": 40}))
+    assert client.post("/api/v1/cases", json={"agency": "jc-justice", "items": [item.id], "applicant": APPLICANT, "channel": "window",
+                                              "received_on": "2026-11-02", "commitment_type": "proof"}).status_code == 422
+    case = open_case(client, item.id, applicant={**ENTERPRISE}, commitment_type="permit")
+    step(client, case["id"], "credit-check", result="good", source="纳税信用联合激励卡")
+    letter = step(client, case["id"], "documents", 201, form="business-permit-commitment")["document"]
+    assert services.registry.get(letter["id"]).data["applicant"]["credit_code"] == ENTERPRISE["id_number"]
+    for party, suffix in (("applicant", ENTERPRISE["id_number"][-6:]), ("legal_representative", None)):
+        link = link_for(client, letter["id"], party=party)
+        body = {"code": link["code"], **({"id_suffix": suffix} if suffix else {})}
+        assert sign_link(anonymous, link["token"], **body).status_code == 200
+    clerk, token, password = staff(app, services)
+    assert sign(clerk, token, letter["id"], "handler", password).status_code == 200
+    committed = client.get(f"/api/v1/cases/{case['id']}").json
+    decision = next(d for d in committed["deadlines"] if d["kind"] == "decision")
+    assert committed["state"] == "committed" and decision["due_on"] == services.now().date().isoformat()
+    assert "当场作出行政许可决定" in decision["source"]
+    decided = step(client, case["id"], "decision", decision="grant")
+    assert next(d for d in decided["deadlines"] if d["kind"] == "decision")["done_on"] == services.now().date().isoformat()
+    onsite = step(client, case["id"], "documents", 201, form="onsite-verification", data={
+        "items": [{"name": "道路货物运输经营许可", "conforms": False}], "record": "现场仅见2辆营运车辆，与承诺的5辆不符。",
+        "days": 10, "submit_to": "晋城市司法局"})["document"]
+    rectifying = step(client, case["id"], "verification-result", result="rectify")
+    rectification = next(d for d in rectifying["deadlines"] if d["kind"] == "rectification")
+    record_date = dt.date.fromisoformat(services.registry.get(onsite["id"]).data["record_date"])
+    assert rectification["due_on"] == add_working_days(record_date, 10)[0].isoformat() and rectification["ref"] == onsite["id"]

@@ -65,3 +65,23 @@ def test_crossing_into_a_year_without_data(monkeypatch):
     assert add_working_days(D(2026, 12, 29), 2) == (D(2026, 12, 31), True)
     assert years_without_data(D(2026, 12, 30), D(2027, 1, 4)) == [2027]
     assert years_without_data(D(2026, 12, 29), D(2026, 12, 31)) == []
+
+
+def test_an_operator_file_publishes_a_year_the_package_does_not_know(tmp_path):
+    from service.errors import ConfigurationError
+
+    path = tmp_path / "holidays.toml"
+    path.write_text('[2027]\nsource = "国务院办公厅关于2027年部分节假日安排的通知"\n'
+                    'holidays = ["2027-01-01", "2027-02-06..2027-02-12"]\nworkdays = ["2027-02-14"]\n', encoding="utf-8")
+    assert not workdays.year_has_data(2027)
+    try:
+        workdays.configure(path)
+        assert workdays.year_has_data(2027)
+        assert add_working_days(D(2027, 2, 5), 1) == (D(2027, 2, 14), True)  # the week off, then a Sunday worked
+        assert add_working_days(D(2026, 12, 31), 1) == (D(2027, 1, 4), True)  # 1月1日 off, then a weekend
+        path.write_text('[2027]\nholidays = ["2027-02-30"]\n', encoding="utf-8")
+        with pytest.raises(ConfigurationError, match="2027-02-30"):
+            workdays.configure(path)
+    finally:
+        workdays.configure(None)
+    assert not workdays.year_has_data(2027)
