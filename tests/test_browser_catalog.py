@@ -24,7 +24,7 @@ def fits_the_width(page, what: str) -> None:
     assert overflow <= 1, (what, overflow)
 
 
-def check(page, screens, name: str) -> None:
+def check(page, screens, name: str) -> None:  # noqa: F811 (the fixture, passed on)
     page.screenshot(path=str(screens / f"catalog-{name}.png"), full_page=True)
     accessible(page, name)
     fits_the_width(page, name)

@@ -13,7 +13,7 @@ from ..cases import catalog_import
 from ..cases.catalogue import CatalogItemSchema
 from ..errors import bilingual
 from ..forms.fields import MSG_NULL, Group
-from .schemas import Link, Links, LenientBody, Name
+from .schemas import LenientBody, Link, Links, Name
 
 MSG_BOOLEAN = bilingual("应为 true 或 false", "must be true or false")
 MSG_WHOLE = bilingual("应为正整数", "must be a positive whole number")

@@ -20,7 +20,15 @@ from typing import Any
 from ..auth.principal import OPERATOR
 from ..errors import ChengnuoError, FileTooLarge, InvalidData, NotFound
 from ..registry.catalog import CatalogItemRecord
-from .common import EXIT_FAILED, EXIT_INVALID, EXIT_OK, operator_services, print_json, read_json, report_error
+from .common import (
+    EXIT_FAILED,
+    EXIT_INVALID,
+    EXIT_OK,
+    operator_services,
+    print_json,
+    read_json,
+    report_error,
+)
 
 PROGRESS_FROM = 50  # rows; a shorter import finishes before a bar would help
 
