@@ -12,6 +12,7 @@ import pytest
 from service.auth.principal import OPERATOR
 from service.cases import catalog_use
 
+from . import pdfcheck
 from .test_cases import APPLICANT, item_data
 from .test_pages import signed_in
 
@@ -179,6 +180,19 @@ def test_the_paper_shows_what_the_case_fixes_read_only_and_issues_the_letter(app
     assert letter.serial in html and f'href="/documents/{letter.id}"' in html and f'href="/v/{letter.serial}"' in html
     assert "申请人签名：待签署" in html and "有效，待签署" in html
     assert f'<a class="button" href="/documents/{letter.id}">请申请人签署告知承诺书' in html  # the next action opens the signing
+
+
+def test_a_paper_previews_as_an_unnumbered_draft_with_what_the_case_fixes(app, services, item):
+    client, token = signed_in(app, services)
+    case_id = open_case(client, token, item.id)
+    client.post(f"/cases/{case_id}/steps/credit-check", data={"result": "good", "source": "信用中国网站查询", "csrf_token": token})
+    response = client.post(f"/cases/{case_id}/papers/commitment-letter",
+                           data={"conditions_met.0": "本人家庭人均月收入低于最低生活保障标准", "_item": item.id, "_action": "preview", "csrf_token": token})
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    words = pdfcheck.text(response.data).replace(" ", "")
+    assert "样稿" in words and "《中华人民共和国法律援助法》第四十一条" in words and "本人家庭人均月收入低于最低生活保障标准" in words
+    assert services.cases.get(case_id).state == "credit_checked" and services.cases.documents(case_id) == []
+    assert client.post(f"/cases/{case_id}/steps/no-such-step", data={"csrf_token": token}).status_code == 404
 
 
 def test_a_paper_field_the_clerk_must_fill_is_refused_beside_it(app, services, item):

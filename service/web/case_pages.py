@@ -38,7 +38,14 @@ from ..cases.vocabulary import (
     RESULTS,
     STATES,
 )
-from ..errors import ChengnuoError, Conflict, Forbidden, InvalidData, InvalidRequest
+from ..errors import (
+    ChengnuoError,
+    Conflict,
+    Forbidden,
+    InvalidData,
+    InvalidRequest,
+    NotFound,
+)
 from ..forms import CATALOGUE, get_form
 from ..forms.fields import FormSchema
 from ..http.errors import status_of
@@ -294,7 +301,7 @@ def _run_step(case_id: str, key: str, step: Step, call: Callable[[dict[str, Any]
 @bp.post("/cases/<case_id>/steps/<step>")
 def take_step(case_id: str, step: str) -> Response | tuple[str, int]:
     if step not in STEPS:
-        return _case_page(case_id, 404, message=InvalidRequest("没有这个办理步骤", f"no step {step}", code="not_found"))
+        raise NotFound("没有这个办理步骤", f"no step {step}", code="not_found")
     function = STEPS[step].function
     return _run_step(case_id, step, STEPS[step], lambda data: function(services(), _principal(), case_id, data))
 
