@@ -136,6 +136,7 @@ def test_a_full_case_runs_from_the_letter_to_fulfilment(app, services, client, a
     assert [h["action"] for h in closed["history"]] == ["created", "credit_check", "letter", "committed", "decision",
                                                         "verification_document", "verification_result", "verification_result", "close"]
     assert all(h["actor"] for h in closed["history"])
+    assert {h["detail"].get("document_number") for h in closed["history"] if h["action"] == "letter"} == {letter["number"]}
     assert services.audit.verify().ok
 
 
@@ -207,6 +208,9 @@ def test_data_cannot_change_what_the_case_fixes(client, item):
     response = client.post(f"/api/v1/cases/{case['id']}/documents",
                            json={"form": "commitment-letter", "data": {"legal_basis": "随便写的依据"}})
     assert response.status_code == 422 and "data.legal_basis" in response.json["errors"]
+    proxy = {"name": "陈秀芳", "id_type": "居民身份证", "id_number": "140502198506123129", "authorisation": "授权委托书"}
+    response = client.post(f"/api/v1/cases/{case['id']}/documents", json={"form": "commitment-letter", "data": {"proxy": proxy}})
+    assert response.status_code == 422 and "data.proxy" in response.json["errors"]  # the case has no proxy: neither may its letter
 
 
 def test_a_failed_issue_leaves_the_case_as_it_was_with_the_voided_number_kept(services, client, item):

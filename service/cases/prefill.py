@@ -2,7 +2,7 @@
 
 Two layers: ``fixed`` comes from the case and the catalogue (the applicant, the item's legal basis …) and may
 not be overridden — a wrong value there is corrected in the case or the catalogue, not on one paper; the
-``defaults`` are what a clerk may still change (the date, the committed conditions). The caller's ``data``
+``defaults`` are what a clerk may still change (a fixed None: the case leaves it out, and so must the paper) (the date, the committed conditions). The caller's ``data``
 adds what the case cannot know (the findings of a verification, the on-site record).
 """
 
@@ -47,9 +47,7 @@ def _commitment_letter(case: Any, item: Mapping[str, Any], agency: Any, today: d
         "disclosure": dict(item["disclosure"]),
         "no_serious_bad_credit": True,
     }
-    proxy = _letter_proxy(case.applicant)
-    if proxy:
-        fixed["proxy"] = proxy
+    fixed["proxy"] = _letter_proxy(case.applicant)  # None: the case has no proxy, and the letter may not add one
     return fixed, {"conditions_met": list(item["conditions"]), "sign_date": _iso(today)}
 
 
@@ -102,8 +100,7 @@ def _credit_tolerance(case: Any, item: Mapping[str, Any], agency: Any, today: dt
     fixed["missing_materials"] = list(tolerance.get("missing_materials", []))
     fixed["deadline"] = tolerance.get("supply_by")
     proxy = case.applicant.get("proxy")
-    if proxy:
-        fixed["proxy"] = {"name": proxy["name"], "id_number": proxy["id_number"]}
+    fixed["proxy"] = {"name": proxy["name"], "id_number": proxy["id_number"]} if proxy else None
     defaults["matter_category"] = "一般事项"
     return fixed, defaults
 
@@ -175,4 +172,4 @@ def form_data(form: str, case: Any, item: Mapping[str, Any], agency: Any, today:
                for name in extra if name in fixed and extra[name] != fixed[name]}
     if clashes:
         raise InvalidData(clashes)
-    return {**defaults, **extra, **fixed}
+    return {**defaults, **extra, **{name: value for name, value in fixed.items() if value is not None}}

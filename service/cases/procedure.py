@@ -264,20 +264,30 @@ def _paper(services: Services, principal: Principal, case_id: str, form: str,
 
 @dataclass(frozen=True)
 class Paper:
-    """A paper as the case would fill it: ``fixed`` by the case and the catalogue, ``defaults`` a clerk may change."""
+    """A paper as the case would fill it: ``fixed`` by the case and the catalogue, ``defaults`` a clerk may change;
+    ``locked`` names every field the clerk may not fill, also those the case leaves out on purpose (no proxy)."""
 
     case: CaseRecord
     form: str
     item: CatalogItemRecord
     fixed: dict[str, Any]
     defaults: dict[str, Any]
+    locked: frozenset[str]
 
 
 def prefill(services: Services, principal: Principal, case_id: str, form: str, item_id: str | None) -> Paper:
     """What ``issue_document`` would fill in, for the page that opens the form; raises what it raises before issuing."""
     case, item, context = _paper(services, principal, case_id, form, item_id)
     fixed, defaults = layers(form, case, item.data, services.agencies.get(case.agency), _today(services), context)
-    return Paper(case, form, item, fixed, defaults)
+    return Paper(case, form, item, {k: v for k, v in fixed.items() if v is not None}, defaults, frozenset(fixed))
+
+
+def preview_document(services: Services, principal: Principal, case_id: str, form: str, item_id: str | None,
+                     data: Mapping[str, Any] | None) -> bytes:
+    """The paper as ``issue_document`` would issue it, as a 样稿 (no number drawn, nothing recorded)."""
+    case, item, context = _paper(services, principal, case_id, form, item_id)
+    raw = form_data(form, case, item.data, services.agencies.get(case.agency), _today(services), data, context)
+    return issuing.preview(services, form, raw, principal=principal, agency_id=case.agency)
 
 
 def issue_document(services: Services, principal: Principal, case_id: str, form: str, item_id: str | None,
@@ -307,7 +317,7 @@ def issue_document(services: Services, principal: Principal, case_id: str, form:
         step, event = "verification_document", "case.verification_started"
     try:
         updated = _apply(services, principal.actor, case, change, step, event,
-                         {"document": document.id, "form": form, "serial": document.serial, "number": document.number,
+                         {"document": document.id, "form": form, "serial": document.serial, "document_number": document.number,
                           "item": {"id": item.id, "version": item.version}})
     except Conflict:
         voiding.void(services, principal, document.id, "办件已被同时处理，此文书未计入办件 / the case changed meanwhile", force=True)

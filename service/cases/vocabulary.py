@@ -73,3 +73,10 @@ OUTCOMES = {
 }
 FALSE_OUTCOMES = ("revoked", "terminated", "returned")  # 失信: the applicant goes on the service's list (003 三.5)
 MATERIAL_ACTIONS = {"supplied": "已补齐材料", "reminded": "已催告"}
+
+STEP_LABELS = {  # the steps as the history (the audit chain's case.* entries) names them
+    "created": "受理", "credit_check": "信用核查", "letter": "发出告知承诺书", "committed": "申请人承诺（签署完成）", "decision": "作出决定",
+    "verification_document": "出具核查文书", "verification_result": "核查结果", "withdrawal": "撤回承诺", "close": "结案",
+    "materials_supplied": "容缺材料已补齐", "materials_reminded": "催告补正容缺材料", "credit_report": "信用信息归集",
+    "complaint": "投诉举报", "complaint_resolved": "投诉举报已处理", "deadline_missed": "期限届满未办结",
+}

@@ -21,7 +21,6 @@ from flask import (
     url_for,
 )
 
-from .. import issuing
 from ..auth.http import csrf_token, current_principal
 from ..auth.principal import Principal
 from ..cases import catalog_use, inputs, procedure, queries
@@ -37,6 +36,7 @@ from ..cases.vocabulary import (
     OUTCOMES,
     RESULTS,
     STATES,
+    STEP_LABELS,
 )
 from ..errors import (
     ChengnuoError,
@@ -56,12 +56,7 @@ bp = Blueprint("case_pages", __name__, template_folder="templates")
 
 PROCEDURES = {"commitment": "告知承诺", "ordinary": "一般程序"}
 DOCUMENT_STATES = {"awaiting_signatures": "有效，待签署", "completed": "有效，已签署完成", "voided": "已作废", "issuing": "签发中"}
-HISTORY_STEPS = {
-    "created": "受理", "credit_check": "信用核查", "letter": "发出告知承诺书", "committed": "申请人承诺（签署完成）", "decision": "作出决定",
-    "verification_document": "出具核查文书", "verification_result": "核查结果", "withdrawal": "撤回承诺", "close": "结案",
-    "materials_supplied": "容缺材料已补齐", "materials_reminded": "催告补正容缺材料", "credit_report": "信用信息归集",
-    "complaint": "投诉举报", "complaint_resolved": "投诉举报已处理", "deadline_missed": "期限届满未办结",
-}
+HISTORY_STEPS = STEP_LABELS
 CLOSE_OUTCOMES = ("fulfilled", "revoked", "terminated", "returned")  # what a clerk closes a case with; the rest come from steps
 
 
@@ -146,7 +141,8 @@ def index() -> tuple[str, int]:
     principal = _principal()
     agency = _agency(request.args.get("agency"))
     items = catalog_use.list_items(services(), principal, agency, include_retired=True)
-    context = {"query": request.args, "items": items, "item_names": {i.id: i.name for i in items}}
+    context = {"query": request.args, "items": items, "item_names": {i.id: i.name for i in items},
+               "may_open": principal.role in procedure.HANDLERS}
     try:
         found = queries.list_cases(services(), principal, queries.parse_list_query(principal, request.args, services().now().date()))
     except InvalidRequest as exc:
@@ -352,7 +348,7 @@ def _paper_page(case_id: str, form: str, item: str | None, status: int = 200, *,
         return _page("case_paper.html", status_of(exc), spec=spec, case=view.case, paper=None, message=exc, item=item,
                      fixed_rows=[], fixed_errors={}, **_form_context([], {}, {}))
     everything = formbuilder.form_fields(spec.schema)
-    editable = [f for f in everything if f.path not in paper.fixed]
+    editable = [f for f in everything if f.path not in paper.locked]
     errors = dict(errors or {})
     fixed_errors = {p: m for p, m in errors.items() if p.split(".")[0] in paper.fixed}
     return _page("case_paper.html", status, spec=spec, case=paper.case, paper=paper, message=message, item=paper.item.id,
@@ -376,10 +372,10 @@ def paper_submit(case_id: str, form: str) -> Response | tuple[str, int]:
     principal = _principal()
     try:
         paper = procedure.prefill(services(), principal, case_id, form, item)
-        editable = [f for f in formbuilder.form_fields(get_form(form).schema) if f.path not in paper.fixed]
+        editable = [f for f in formbuilder.form_fields(get_form(form).schema) if f.path not in paper.locked]
         data = formbuilder.to_data(editable, values)  # only what the case cannot know; the use case adds the rest
         if action == "preview":
-            pdf = issuing.preview(services(), form, {**paper.defaults, **data, **paper.fixed}, principal=principal, agency_id=paper.case.agency)
+            pdf = procedure.preview_document(services(), principal, case_id, form, paper.item.id, data)
             response = Response(pdf, mimetype="application/pdf")
             response.headers["Content-Disposition"] = f'inline; filename="{form}-preview.pdf"'
             return response
