@@ -424,3 +424,19 @@ def test_a_permit_is_decided_on_the_spot_once_its_letter_is_signed(app, services
     rectification = next(d for d in rectifying["deadlines"] if d["kind"] == "rectification")
     record_date = dt.date.fromisoformat(services.registry.get(onsite["id"]).data["record_date"])
     assert rectification["due_on"] == add_working_days(record_date, 10)[0].isoformat() and rectification["ref"] == onsite["id"]
+
+
+def test_a_retried_case_with_its_idempotency_key_is_opened_once(app, services, client, item):
+    import concurrent.futures
+
+    body = {"agency": "jc-justice", "items": [item.id], "applicant": APPLICANT, "channel": "online", "received_on": "2026-11-02",
+            "commitment_type": "proof"}
+    clients = [keyed_client(app, client.environ_base["HTTP_AUTHORIZATION"].removeprefix("Bearer ")) for _ in range(6)]
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda c: c.post("/api/v1/cases", json=body, headers={"Idempotency-Key": "case-42"}), clients))
+    assert {a.status_code for a in answers} == {201} and len({a.json["id"] for a in answers}) == 1
+    assert sorted(a.headers.get("Idempotent-Replayed", "") for a in answers) == [""] + ["true"] * 5
+    assert client.get("/api/v1/cases").json["total"] == 1
+    other = client.post("/api/v1/cases", json={**body, "channel": "mail"}, headers={"Idempotency-Key": "case-42"})
+    assert other.status_code == 409 and other.json["error"] == "idempotency_key_reused"
+    assert len([e for e in services.audit.about(f"case:{answers[0].json['id']}") if e.action == "case.created"]) == 1

@@ -10,7 +10,7 @@ from flask import current_app, g, request, url_for
 
 from ..auth.http import require_principal
 from ..cases import inputs, procedure, queries
-from ..http.openapi import Blueprint
+from ..http.openapi import Blueprint, header
 from ..runtime import Services
 from .case_schemas import (
     CaseListQuerySchema,
@@ -36,17 +36,20 @@ def _view(case_id: str) -> queries.CaseView:
     return queries.case_view(services(), require_principal(), case_id)
 
 
-def _created(case_id: str) -> tuple[queries.CaseView, int, dict[str, str]]:
-    return _view(case_id), 201, {"Location": url_for("cases_api.show", case_id=case_id)}
-
-
 @bp.post("/cases")
 @bp.arguments(inputs.CaseCreateSchema)
-@bp.response(201, CaseSchema, description="the case, received; its first deadlines")
-@bp.errors((404, "unknown agency"), (422, "invalid data, an item not in the agency's catalogue, a proxy an item does not allow"))
-def create(body: dict[str, Any]) -> tuple[queries.CaseView, int, dict[str, str]]:
+@bp.arguments(IdempotencySchema, location="headers", error_status_code=400)
+@bp.response(201, CaseSchema, description="the case, received; its first deadlines (or, with a repeated Idempotency-Key, the first case)",
+             headers={"Location": header("LOCATION"), "Idempotent-Replayed": header("IDEMPOTENT_REPLAYED")})
+@bp.errors((404, "unknown agency"), (409, "Idempotency-Key reused with another body"),
+           (422, "invalid data, an item not in the agency's catalogue, a proxy an item does not allow"))
+def create(body: dict[str, Any], headers: dict[str, str]) -> tuple[queries.CaseView, int, dict[str, str]]:
     """Open a case for one application."""
-    return _created(procedure.create_case(services(), require_principal(), body).id)
+    opened = procedure.open_case(services(), require_principal(), body, idempotency_key=headers.get("idempotency_key"))
+    answer = {"Location": url_for("cases_api.show", case_id=opened.case.id)}
+    if opened.replayed:
+        answer["Idempotent-Replayed"] = "true"
+    return _view(opened.case.id), 201, answer
 
 
 @bp.get("/cases")

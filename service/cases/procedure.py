@@ -10,6 +10,8 @@ issue; here for a case that changed meanwhile). The voided document stays listed
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -149,11 +151,49 @@ def _items_for(services: Services, principal: Principal, agency: str, ids: list[
     return items
 
 
-def create_case(services: Services, principal: Principal, data: Mapping[str, Any]) -> CaseRecord:
-    """A case for one application, ``received``. ``data`` as ``inputs.CaseCreateSchema`` loads it.
+@dataclass(frozen=True)
+class Opened:
+    case: CaseRecord
+    replayed: bool = False  # an earlier request with the same Idempotency-Key made it
+
+
+def _request_hash(data: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def open_case(services: Services, principal: Principal, data: Mapping[str, Any], *, idempotency_key: str | None = None) -> Opened:
+    """A case for one application, ``received``, safe to retry: the same ``idempotency_key`` (scoped to the caller) with
+    the same data gives the case the first request made (``replayed``); with other data, Conflict. ``data`` as
+    ``inputs.CaseCreateSchema`` loads it.
 
     Raises NotFound (agency), Forbidden, InvalidData (items not in the agency's catalogue, a proxy an item does
-    not allow, a date in the future)."""
+    not allow, a date in the future), InvalidRequest (a bad key), Conflict (a key reused with other data)."""
+    idempotency = None
+    if idempotency_key is not None:
+        if not 1 <= len(idempotency_key) <= 200 or not idempotency_key.isprintable():
+            raise InvalidRequest("Idempotency-Key 须为 1–200 个可打印字符", "Idempotency-Key must be 1–200 printable characters")
+        idempotency = (hashlib.sha256(f"{principal.kind}:{principal.id}\x1f{idempotency_key}".encode()).hexdigest(), _request_hash(data))
+        earlier = services.cases.by_idempotency_key(idempotency[0])
+        if earlier is not None:
+            return _replay(services, principal, earlier, idempotency[1])
+    case, created = _create(services, principal, data, idempotency)
+    return Opened(case) if created else _replay(services, principal, case, idempotency[1] if idempotency else "")
+
+
+def _replay(services: Services, principal: Principal, earlier: CaseRecord, fingerprint: str) -> Opened:
+    if earlier.request_hash != fingerprint:
+        raise Conflict("该 Idempotency-Key 已用于内容不同的请求", "this Idempotency-Key was already used with a different request body",
+                       code="idempotency_key_reused")
+    return Opened(readable_case(services, principal, earlier.id), replayed=True)
+
+
+def create_case(services: Services, principal: Principal, data: Mapping[str, Any]) -> CaseRecord:
+    """``open_case`` without an idempotency key."""
+    return open_case(services, principal, data).case
+
+
+def _create(services: Services, principal: Principal, data: Mapping[str, Any],
+            idempotency: tuple[str, str] | None) -> tuple[CaseRecord, bool]:
     agency = services.agencies.get(data.get("agency") or principal.default_agency())
     authorize_handle(principal, agency.id)
     received = _day(data["received_on"], services, "received_on")
@@ -174,8 +214,9 @@ def create_case(services: Services, principal: Principal, data: Mapping[str, Any
         first.append(deadlines.on_date("materials", received, tolerance["supply_by"]))
     if data.get("note"):
         facts["note"] = data["note"]
-    case = services.cases.create(
+    case, created = services.cases.create(
         agency=agency.id, prefix=agency.case_prefix, actor=principal.actor, now=services.now(), deadlines=first,
+        idempotency_key=idempotency[0] if idempotency else None, request_hash=idempotency[1] if idempotency else None,
         values={
             "state": "received", "procedure": "commitment", "commitment_type": data["commitment_type"], "channel": data["channel"],
             "received_on": received.isoformat(), "applicant": applicant, "applicant_name": applicant["name"],
@@ -183,10 +224,12 @@ def create_case(services: Services, principal: Principal, data: Mapping[str, Any
             "items": [{"id": item.id, "version": item.version, "name": item.name} for item in items],
         },
     )
+    if not created:
+        return case, False
     _record(services, principal.actor, case, "created", {"applicant": masked(applicant)["name"], "channel": CHANNELS[case.channel],
                                                    "commitment_type": case.commitment_type, "items": case.items}, before="")
     case_event(services, "case.created", case, step="created")
-    return case
+    return case, True
 
 
 # --- 信用核查 ------------------------------------------------------------------------------------------

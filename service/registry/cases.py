@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, Text, and_, cast, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, NotFound
 from .documents import DocumentRecord
@@ -67,6 +68,7 @@ class CaseRecord:
     created_at: dt.datetime
     updated_at: dt.datetime
     lock: int
+    request_hash: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> CaseRecord:
@@ -123,15 +125,29 @@ class CaseStore:
         self.engine = engine
 
     def create(self, *, agency: str, prefix: str, values: Mapping[str, Any], deadlines: Iterable[NewDeadline],
-               actor: str, now: dt.datetime) -> CaseRecord:
-        """Draws the case number (``{prefix}-{year}-{seq:06d}``) and records the case and its first deadlines."""
+               actor: str, now: dt.datetime, idempotency_key: str | None = None,
+               request_hash: str | None = None) -> tuple[CaseRecord, bool]:
+        """Draws the case number (``{prefix}-{year}-{seq:06d}``) and records the case and its first deadlines; returns it
+        and True. With an ``idempotency_key`` another request already used, nothing is made: that request's case, False."""
         case_id = str(uuid.uuid4())
-        with self.engine.begin() as conn:
-            seq = next_value(conn, agency, "case", now.year)
-            conn.execute(insert(cases).values(id=case_id, number=f"{prefix}-{now.year}-{seq:06d}", agency=agency, created_by=actor,
-                                              created_at=now, updated_at=now, lock=0, false_commitment=0, outcome=None, **values))
-            self._add_deadlines(conn, case_id, agency, deadlines, now)
-        return self.get(case_id)
+        try:
+            with self.engine.begin() as conn:
+                seq = next_value(conn, agency, "case", now.year)
+                conn.execute(insert(cases).values(id=case_id, number=f"{prefix}-{now.year}-{seq:06d}", agency=agency, created_by=actor,
+                                                  created_at=now, updated_at=now, lock=0, false_commitment=0, outcome=None,
+                                                  idempotency_key=idempotency_key, request_hash=request_hash, **values))
+                self._add_deadlines(conn, case_id, agency, deadlines, now)
+        except IntegrityError:
+            earlier = self.by_idempotency_key(idempotency_key) if idempotency_key else None
+            if earlier is None:
+                raise
+            return earlier, False
+        return self.get(case_id), True
+
+    def by_idempotency_key(self, key: str) -> CaseRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(cases).where(cases.c.idempotency_key == key)).first()
+        return CaseRecord.from_row(row) if row else None
 
     @staticmethod
     def _add_deadlines(conn: Any, case_id: str, agency: str, deadlines: Iterable[NewDeadline], now: dt.datetime) -> None:

@@ -289,6 +289,8 @@ cases = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("lock", Integer, nullable=False, default=0),
+    Column("idempotency_key", String(64), nullable=True, unique=True),  # sha256 of the caller and its Idempotency-Key
+    Column("request_hash", String(64), nullable=True),  # of the request that made it, to tell a retry from a reuse
 )
 
 # A case's deadlines, each counted in working days from a start date and citing its legal source.

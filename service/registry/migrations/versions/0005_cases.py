@@ -66,7 +66,10 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.Column("lock", sa.Integer(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=64), nullable=True),
+        sa.Column("request_hash", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("idempotency_key"),
         sa.UniqueConstraint("number"),
     )
     for column in ("agency", "state", "received_on", "applicant_name", "applicant_key"):
