@@ -440,3 +440,9 @@ def test_a_retried_case_with_its_idempotency_key_is_opened_once(app, services, c
     other = client.post("/api/v1/cases", json={**body, "channel": "mail"}, headers={"Idempotency-Key": "case-42"})
     assert other.status_code == 409 and other.json["error"] == "idempotency_key_reused"
     assert len([e for e in services.audit.about(f"case:{answers[0].json['id']}") if e.action == "case.created"]) == 1
+
+
+def test_a_bad_idempotency_key_is_a_400(client, item):
+    body = {"agency": "jc-justice", "items": [item.id], "applicant": APPLICANT, "channel": "online", "received_on": "2026-11-02",
+            "commitment_type": "proof"}
+    assert client.post("/api/v1/cases", json=body, headers={"Idempotency-Key": "x" * 201}).status_code == 400

@@ -24,6 +24,7 @@ from ..errors import (
     Conflict,
     Forbidden,
     InvalidData,
+    InvalidRequest,
     NotFound,
     bilingual,
 )
