@@ -14,15 +14,13 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    current_app,
     redirect,
     render_template,
     request,
     url_for,
 )
 
-from ..auth.http import csrf_token, current_principal
-from ..auth.principal import Principal
+from ..auth.http import csrf_token
 from ..cases import catalog_use, inputs, procedure, queries
 from ..cases.applicants import APPLICANT_TYPES
 from ..cases.deadlines import KINDS as DEADLINE_KINDS
@@ -49,10 +47,12 @@ from ..errors import (
 from ..forms import CATALOGUE, get_form
 from ..forms.fields import FormSchema
 from ..http.errors import status_of
-from ..runtime import Services
 from . import formbuilder
+from .staff_pages import principal as _principal
+from .staff_pages import services, signed_in_only
 
 bp = Blueprint("case_pages", __name__, template_folder="templates")
+signed_in_only(bp)
 
 PROCEDURES = {"commitment": "告知承诺", "ordinary": "一般程序"}
 DOCUMENT_STATES = {"awaiting_signatures": "有效，待签署", "completed": "有效，已签署完成", "voided": "已作废", "issuing": "签发中"}
@@ -82,21 +82,6 @@ STEPS: dict[str, Step] = {
     "complaint": Step("投诉举报 / Complaint", inputs.ComplaintSchema, procedure.complaint, {}),
 }
 RESOLUTION = Step("投诉举报处理结果 / Complaint handled", inputs.ComplaintResolutionSchema, procedure.complaint_resolved, {})
-
-
-def services() -> Services:
-    return current_app.extensions["chengnuo"]
-
-
-@bp.before_request
-def _signed_in() -> Response | None:
-    if current_principal() is None:
-        return redirect(url_for("account.login_form", next=request.full_path.rstrip("?")))
-    return None
-
-
-def _principal() -> Principal:
-    return current_principal()  # type: ignore[return-value]
 
 
 def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:

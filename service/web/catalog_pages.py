@@ -9,42 +9,27 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    current_app,
     redirect,
     render_template,
     request,
     url_for,
 )
 
-from ..auth.http import csrf_token, current_principal
-from ..auth.principal import Principal
+from ..auth.http import csrf_token
 from ..cases import catalog_import, catalog_print, catalog_use
 from ..cases.catalogue import KINDS, METHODS, CatalogItemSchema, basis_text
 from ..errors import ChengnuoError, InvalidData
 from ..http.errors import status_of
 from ..registry.catalog import CatalogItemRecord
-from ..runtime import Services
 from . import formbuilder
+from .staff_pages import principal as _principal
+from .staff_pages import services, signed_in_only
 
 bp = Blueprint("catalog_pages", __name__, template_folder="templates")
+signed_in_only(bp)
 TEMPLATE_TYPES = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 OUTCOMES = {"added": "新增", "updated": "更新为新版本", "unchanged": "未变", "refused": "拒绝"}
 DRY_OUTCOMES = {"added": "将新增", "updated": "将更新为新版本", "unchanged": "未变", "refused": "拒绝"}
-
-
-def services() -> Services:
-    return current_app.extensions["chengnuo"]
-
-
-@bp.before_request
-def _signed_in() -> Response | None:
-    if current_principal() is None:
-        return redirect(url_for("account.login_form", next=request.full_path.rstrip("?")))
-    return None
-
-
-def _principal() -> Principal:
-    return current_principal()  # type: ignore[return-value]
 
 
 def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:

@@ -3,33 +3,31 @@ verify, void). Signed-in people only; every page calls the same functions as the
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from .. import documents, issuing, signing_flow, signing_links, voiding
 from ..auth.http import client_address, csrf_token, current_principal
 from ..auth.principal import Principal
-from ..evidence import evidence
-from ..http.errors import status_of
-from ..http.report_page import render_evidence_html
 from ..errors import ChengnuoError, InvalidData, InvalidRequest, NotFound
+from ..evidence import evidence
 from ..forms import CATALOGUE, get_form
 from ..forms.jsonschema import sample
 from ..http.downloads import file_response
+from ..http.errors import status_of
+from ..http.report_page import render_evidence_html
 from . import formbuilder
+from .staff_pages import services, signed_in_only
 
 bp = Blueprint("clerk", __name__, template_folder="templates")
+signed_in_only(bp)
 PER_PAGE = 20
-
-
-def services():  # type: ignore[no-untyped-def]
-    return current_app.extensions["chengnuo"]
-
-
-@bp.before_request
-def _signed_in() -> Response | None:
-    if current_principal() is None:
-        return redirect(url_for("account.login_form", next=request.full_path.rstrip("?")))
-    return None
 
 
 def _page(template: str, status: int = 200, **context) -> tuple[str, int]:  # type: ignore[no-untyped-def]
