@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from . import query_params
 from .auth.principal import Principal, authorize_read
 from .errors import InvalidRequest, NotFound, bilingual
 from .forms import CATALOGUE
@@ -19,9 +20,7 @@ from .parties import PartyState, party_states
 from .registry.documents import DocumentRecord, RevisionRecord
 from .runtime import Services
 
-MAX_PAGE = 100_000
 MAX_QUERY_TEXT = 100
-EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -50,23 +49,8 @@ def parse_query(args: Mapping[str, str]) -> DocumentQuery:
     form = args.get("form") or None
     if form is not None and form not in CATALOGUE:
         errors["form"] = [bilingual("没有这种表单", "no such form")]
-    page = 1
-    if args.get("page"):
-        raw = args["page"]
-        page = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 0
-        if not 1 <= page <= MAX_PAGE:
-            errors["page"] = [bilingual(f"页码应为 1–{MAX_PAGE} 的整数", f"the page must be a whole number from 1 to {MAX_PAGE}")]
-    dates: dict[str, dt.date | None] = {}
-    for name in ("from", "to"):
-        dates[name] = None
-        if args.get(name):
-            try:
-                dates[name] = dt.date.fromisoformat(args[name])
-            except ValueError:
-                errors[name] = [bilingual("日期格式应为 YYYY-MM-DD", "a date must be given as YYYY-MM-DD")]
-                continue
-            if not EARLIEST <= dates[name] <= LATEST:  # type: ignore[operator]
-                errors[name] = [bilingual(f"日期应在 {EARLIEST} 至 {LATEST} 之间", f"the date must lie between {EARLIEST} and {LATEST}")]
+    page = query_params.page(args, errors)
+    dates = {name: query_params.date_bound(args, name, errors) for name in ("from", "to")}
     if errors:
         raise InvalidRequest("查找条件有误", "the search parameters are invalid", code="invalid_query", errors=errors)
     return DocumentQuery(text=text.strip(), form=form, since=dates["from"], until=dates["to"], page=page)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import query_params
 from ..auth.principal import Principal
 from ..documents import detail as document_detail
 from ..errors import InvalidRequest, bilingual
@@ -20,7 +21,7 @@ from .applicants import shown
 from .procedure import readable_case
 from .vocabulary import LETTER_FORM, STATES, VERIFICATION_FORMS
 
-MAX_TEXT, MAX_PAGE, MAX_WITHIN = 100, 100_000, 366
+MAX_TEXT, MAX_WITHIN = 100, 366
 _ITEM_ID = re.compile(r"[0-9a-f-]{36}")
 
 
@@ -113,30 +114,12 @@ def parse_list_query(principal: Principal, args: Mapping[str, str], today: dt.da
     state = args.get("state") or None
     if state is not None and state not in STATES:
         errors["state"] = [bilingual(f"状态应为：{'、'.join(STATES)}", f"the state must be one of: {', '.join(STATES)}")]
-    dates: dict[str, dt.date | None] = {}
-    for name in ("from", "to"):
-        raw = args.get(name) or ""
-        try:
-            dates[name] = dt.date.fromisoformat(raw) if raw else None
-            if dates[name] is not None and not dt.date(2000, 1, 1) <= dates[name] <= dt.date(2099, 12, 31):  # type: ignore[operator]
-                raise ValueError
-        except ValueError:
-            errors[name] = [bilingual("日期应为 2000–2099 年的 YYYY-MM-DD", "a date must be YYYY-MM-DD, 2000–2099")]
+    dates = {name: query_params.date_bound(args, name, errors) for name in ("from", "to")}
     overdue = (args.get("overdue") or "").lower()
     if overdue not in ("", "true", "false", "1", "0"):
         errors["overdue"] = [bilingual("应为 true 或 false", "must be true or false")]
-    within = None
-    if args.get("due_within"):
-        raw = args["due_within"]
-        within = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 4 else -1
-        if not 0 <= within <= MAX_WITHIN:
-            errors["due_within"] = [bilingual(f"应为 0–{MAX_WITHIN} 的整数（天）", f"must be a whole number of days from 0 to {MAX_WITHIN}")]
-    page = 1
-    if args.get("page"):
-        raw = args["page"]
-        page = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 0
-        if not 1 <= page <= MAX_PAGE:
-            errors["page"] = [bilingual(f"页码应为 1–{MAX_PAGE} 的整数", f"the page must be a whole number from 1 to {MAX_PAGE}")]
+    within = query_params.whole_number(args, "due_within", 0, MAX_WITHIN, errors, unit=("（天）", " of days"))
+    page = query_params.page(args, errors)
     if errors:
         raise InvalidRequest("查询条件有误", "bad list parameters", errors=errors)
     return CaseQuery(agencies=agencies, text=text, item=item, state=state, since=dates.get("from"),
