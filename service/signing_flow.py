@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from . import admin, documents
 from .auth.principal import Principal
 from .auth.users import SignInRefused
-from .cases import procedure
+from .cases import papers
 from .errors import Conflict, Forbidden
 from .forms import get_form
 from .masking import mask_name
@@ -111,5 +111,5 @@ def store_signature(services: Services, record: DocumentRecord, role: str, signe
                     signer=signer if kind == "staff" else mask_name(signer))
     if updated.status == "completed":
         document_completed(services, updated)
-        procedure.on_document_completed(services, evidence.get("checked_by", "system"), updated)
+        papers.on_document_completed(services, evidence.get("checked_by", "system"), updated)
     return updated

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from service.auth.principal import OPERATOR
-from service.cases import catalog_use, inputs, procedure
+from service.cases import catalog_use, inputs, opening
 
 from .test_browser import CHROMIUM, accessible, browser, live, screens, sign_in  # noqa: F401 (fixtures)
 from .test_cases import APPLICANT, item_data
@@ -34,7 +34,7 @@ def late_case(services, item_id: str) -> str:
     received = (dt.date.today() - dt.timedelta(days=30)).isoformat()
     data = inputs.parse(inputs.CaseCreateSchema, {"agency": "jc-justice", "items": [item_id], "applicant": {**APPLICANT, "name": "王建军",
                         "id_number": "140502198811230019"}, "channel": "mail", "received_on": received, "commitment_type": "proof"})
-    return procedure.create_case(services, OPERATOR, data).number
+    return opening.create_case(services, OPERATOR, data).number
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))

@@ -9,7 +9,7 @@ from typing import Any
 from flask import current_app, g, request, url_for
 
 from ..auth.http import require_principal
-from ..cases import inputs, procedure, queries
+from ..cases import inputs, opening, papers, procedure, queries
 from ..http.openapi import Blueprint, header
 from ..runtime import Services
 from .case_schemas import (
@@ -45,7 +45,7 @@ def _view(case_id: str) -> queries.CaseView:
            (422, "invalid data, an item not in the agency's catalogue, a proxy an item does not allow"))
 def create(body: dict[str, Any], headers: dict[str, str]) -> tuple[queries.CaseView, int, dict[str, str]]:
     """Open a case for one application."""
-    opened = procedure.open_case(services(), require_principal(), body, idempotency_key=headers.get("idempotency_key"))
+    opened = opening.open_case(services(), require_principal(), body, idempotency_key=headers.get("idempotency_key"))
     answer = {"Location": url_for("cases_api.show", case_id=opened.case.id)}
     if opened.replayed:
         answer["Idempotent-Replayed"] = "true"
@@ -90,7 +90,7 @@ def credit_check(body: dict[str, Any], case_id: str) -> queries.CaseView:
            (502, "conversion failed"), (503, "the timestamping service is unavailable"), (504, "conversion timed out"))
 def issue(body: dict[str, Any], headers: dict[str, str], case_id: str) -> tuple[Any, int]:
     """Issue a form for the case, filled from the case and its catalogue item (``data`` only adds what they cannot know)."""
-    result = procedure.issue_document(services(), require_principal(), case_id, body["form"], body.get("item"), body.get("data"),
+    result = papers.issue_document(services(), require_principal(), case_id, body["form"], body.get("item"), body.get("data"),
                                       idempotency_key=headers.get("idempotency_key"), request_id=g.get("request_id"))
     view = _view(case_id)
     document = next((d for d in view.documents if d.id == result.document.id), None) if result.document else None

@@ -6,6 +6,9 @@
     deadlines.py   deadlines in Chinese working days, each with its legal source
     applicants.py  the applicant of a case: who may see them whole, and the key of the false-commitment list
     prefill.py     a form's data from the case and its catalogue item
-    procedure.py   the steps, each a guarded change of state recorded in the audit chain
+    steps.py       what every step shares: who may take it, the state guard, the change by compare-and-set, audit, event
+    opening.py     opening a case (safe to retry)
+    papers.py      the case's letter and verification papers: filled, previewed, issued; the letter's signature commits
+    procedure.py   the other steps: credit check, decision, verification result, withdrawal, closure …
     queries.py     reading cases: details, lists, overdue and due-soon deadlines
 """

@@ -18,7 +18,7 @@ from ..registry.cases import CaseQuery, CaseRecord
 from ..runtime import Services
 from . import deadlines as deadline_rules
 from .applicants import shown
-from .procedure import readable_case
+from .steps import readable_case
 from .vocabulary import LETTER_FORM, STATES, VERIFICATION_FORMS
 
 MAX_TEXT, MAX_WITHIN = 100, 366

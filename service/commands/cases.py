@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..auth.principal import OPERATOR
-from ..cases import inputs, procedure, queries
+from ..cases import inputs, opening, papers, procedure, queries
 from .common import EXIT_OK, operator_services, print_json, read_json
 
 STEPS: dict[str, tuple[type, Any]] = {
@@ -51,7 +51,7 @@ def _view(view: queries.CaseView) -> dict[str, Any]:
 def cmd_create(args: argparse.Namespace) -> int:
     data = inputs.parse(inputs.CaseCreateSchema, read_json(args.data))
     with operator_services() as services:
-        case = procedure.create_case(services, OPERATOR, data)
+        case = opening.create_case(services, OPERATOR, data)
         print_json(_view(queries.case_view(services, OPERATOR, case.id)))
     return EXIT_OK
 
@@ -86,7 +86,7 @@ def cmd_step(args: argparse.Namespace) -> int:
 def cmd_issue(args: argparse.Namespace) -> int:
     data = read_json(args.data) if args.data else {}
     with operator_services() as services:
-        result = procedure.issue_document(services, OPERATOR, args.case_id, args.form, args.item, data)
+        result = papers.issue_document(services, OPERATOR, args.case_id, args.form, args.item, data)
         document = result.document
         if args.out and document is not None:
             Path(args.out).write_bytes(services.files.get(document.pdf_path))

@@ -21,7 +21,7 @@ from flask import (
 )
 
 from ..auth.http import csrf_token
-from ..cases import catalog_use, inputs, procedure, queries
+from ..cases import catalog_use, inputs, opening, papers, procedure, queries, steps
 from ..cases.applicants import APPLICANT_TYPES
 from ..cases.deadlines import KINDS as DEADLINE_KINDS
 from ..cases.vocabulary import (
@@ -127,7 +127,7 @@ def index() -> tuple[str, int]:
     agency = _agency(request.args.get("agency"))
     items = catalog_use.list_items(services(), principal, agency, include_retired=True)
     context = {"query": request.args, "items": items, "item_names": {i.id: i.name for i in items},
-               "may_open": principal.role in procedure.HANDLERS}
+               "may_open": principal.role in steps.HANDLERS}
     try:
         found = queries.list_cases(services(), principal, queries.parse_list_query(principal, request.args, services().now().date()))
     except InvalidRequest as exc:
@@ -173,7 +173,7 @@ def create() -> Response | tuple[str, int]:
         return _new_page(agency, formbuilder.apply_action(values, action), chosen, {})
     try:
         data = inputs.parse(inputs.CaseCreateSchema, {**formbuilder.to_data(_new_fields(), values), "agency": agency, "items": chosen})
-        case = procedure.create_case(services(), _principal(), data)
+        case = opening.create_case(services(), _principal(), data)
     except InvalidData as exc:
         return _new_page(agency, values, chosen, exc.errors, 422, exc)
     except ChengnuoError as exc:
@@ -196,7 +196,7 @@ class StepForm:
 
 def _may_handle(case: Any) -> bool:
     try:
-        procedure.authorize_handle(_principal(), case.agency)
+        steps.authorize_handle(_principal(), case.agency)
     except Forbidden:
         return False
     return True
@@ -327,7 +327,7 @@ def _paper_page(case_id: str, form: str, item: str | None, status: int = 200, *,
                 errors: Mapping[str, list[str]] | None = None, message: ChengnuoError | None = None) -> tuple[str, int]:
     spec = get_form(form)
     try:
-        paper = procedure.prefill(services(), _principal(), case_id, form, item)
+        paper = papers.prefill(services(), _principal(), case_id, form, item)
     except (Conflict, InvalidData, Forbidden) as exc:  # the state does not offer this paper (now)
         view = queries.case_view(services(), _principal(), case_id)
         return _page("case_paper.html", status_of(exc), spec=spec, case=view.case, paper=None, message=exc, item=item,
@@ -356,15 +356,15 @@ def paper_submit(case_id: str, form: str) -> Response | tuple[str, int]:
         return _paper_page(case_id, form, item, values=formbuilder.apply_action(values, action))
     principal = _principal()
     try:
-        paper = procedure.prefill(services(), principal, case_id, form, item)
+        paper = papers.prefill(services(), principal, case_id, form, item)
         editable = [f for f in formbuilder.form_fields(get_form(form).schema) if f.path not in paper.locked]
         data = formbuilder.to_data(editable, values)  # only what the case cannot know; the use case adds the rest
         if action == "preview":
-            pdf = procedure.preview_document(services(), principal, case_id, form, paper.item.id, data)
+            pdf = papers.preview_document(services(), principal, case_id, form, paper.item.id, data)
             response = Response(pdf, mimetype="application/pdf")
             response.headers["Content-Disposition"] = f'inline; filename="{form}-preview.pdf"'
             return response
-        result = procedure.issue_document(services(), principal, case_id, form, paper.item.id, data)
+        result = papers.issue_document(services(), principal, case_id, form, paper.item.id, data)
     except InvalidData as exc:
         errors = {path.removeprefix("data."): messages for path, messages in exc.errors.items()}
         return _paper_page(case_id, form, item, 422, values=values, errors=errors, message=exc)
