@@ -446,3 +446,14 @@ def test_a_bad_idempotency_key_is_a_400(client, item):
     body = {"agency": "jc-justice", "items": [item.id], "applicant": APPLICANT, "channel": "online", "received_on": "2026-11-02",
             "commitment_type": "proof"}
     assert client.post("/api/v1/cases", json=body, headers={"Idempotency-Key": "x" * 201}).status_code == 400
+
+
+def test_a_retried_step_with_its_idempotency_key_is_taken_once(app, services, client, anonymous, item):
+    case = committed_case(app, services, client, anonymous, item.id)
+    first = client.post(f"/api/v1/cases/{case['id']}/decision", json={"decision": "grant"}, headers={"Idempotency-Key": "d-1"})
+    again = client.post(f"/api/v1/cases/{case['id']}/decision", json={"decision": "grant"}, headers={"Idempotency-Key": "d-1"})
+    assert (first.status_code, again.status_code) == (200, 200) and again.json["state"] == "decided"
+    assert [h["action"] for h in again.json["history"]].count("decision") == 1 and "request_keys" not in again.json["facts"]
+    other = client.post(f"/api/v1/cases/{case['id']}/decision", json={"decision": "refuse", "reason": "x"}, headers={"Idempotency-Key": "d-1"})
+    assert other.status_code == 409 and other.json["error"] == "idempotency_key_reused"
+    assert client.post(f"/api/v1/cases/{case['id']}/decision", json={"decision": "grant"}).status_code == 409  # no key: the state says no

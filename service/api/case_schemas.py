@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from ..cases.deadlines import KINDS
+from ..cases.steps import REQUEST_KEYS
 from ..cases.vocabulary import STATES
 from .schemas import DocumentSchema
 
@@ -75,7 +76,7 @@ class CaseSchema(Schema):
     received_on = fields.Function(lambda v: v.case.received_on, required=True, metadata={"type": "string", "format": "date"})
     items = fields.Function(lambda v: v.case.items, required=True, metadata={"type": "array", "items": {"type": "object"}})
     applicant = fields.Dict(required=True, metadata={"description": "masked unless the caller acts for the case's agency"})
-    facts = fields.Function(lambda v: v.case.facts, required=True, metadata={"type": "object", "description": "what the steps recorded"})
+    facts = fields.Function(lambda v: {k: v for k, v in v.case.facts.items() if k != REQUEST_KEYS}, required=True, metadata={"type": "object", "description": "what the steps recorded"})
     outcome = fields.Function(lambda v: v.case.outcome, required=True, allow_none=True, metadata={"type": "string", "nullable": True})
     overdue = fields.Boolean(required=True)
     documents = fields.List(fields.Nested(DocumentSchema), required=True)

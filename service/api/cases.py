@@ -24,7 +24,8 @@ from .schemas import IdempotencySchema
 
 bp = Blueprint("cases_api", __name__, url_prefix="/api/v1", description="cases (办件): the procedure from the credit check to the result")
 
-_STEP_ERRORS = ((404, "unknown case"), (409, "the case's state does not allow this step (the state is named), or it changed meanwhile"),
+_STEP_ERRORS = ((404, "unknown case"), (409, ("the case's state does not allow this step (the state is named), it changed meanwhile, "
+                                               "or the Idempotency-Key was used for another request")),
                 (422, "invalid data: every bad field by its path"))
 
 
@@ -72,14 +73,19 @@ def show(case_id: str) -> queries.CaseView:
     return _view(case_id)
 
 
+def _step(function: Any, case_id: str, body: dict[str, Any], headers: dict[str, str]) -> queries.CaseView:
+    function(services(), require_principal(), case_id, body, idempotency_key=headers.get("idempotency_key"))
+    return _view(case_id)
+
+
 @bp.post("/cases/<case_id>/credit-check")
 @bp.arguments(inputs.CreditCheckSchema)
+@bp.arguments(IdempotencySchema, location="headers", error_status_code=400)
 @bp.response(200, CaseSchema)
 @bp.errors(*_STEP_ERRORS)
-def credit_check(body: dict[str, Any], case_id: str) -> queries.CaseView:
+def credit_check(body: dict[str, Any], headers: dict[str, str], case_id: str) -> queries.CaseView:
     """信用核查: a bad result (or an earlier false commitment on the service's record) moves the case to the ordinary procedure."""
-    procedure.credit_check(services(), require_principal(), case_id, body)
-    return _view(case_id)
+    return _step(procedure.credit_check, case_id, body, headers)
 
 
 @bp.post("/cases/<case_id>/documents")
@@ -97,81 +103,84 @@ def issue(body: dict[str, Any], headers: dict[str, str], case_id: str) -> tuple[
     return SimpleNamespace(**{f.name: getattr(view, f.name) for f in dataclasses.fields(view)}, overdue=view.overdue, document=document), 201
 
 
-def _step(function: Any, case_id: str, body: dict[str, Any]) -> queries.CaseView:
-    function(services(), require_principal(), case_id, body)
-    return _view(case_id)
-
-
 @bp.post("/cases/<case_id>/decision")
 @bp.arguments(inputs.DecisionSchema)
+@bp.arguments(IdempotencySchema, location="headers", error_status_code=400)
 @bp.response(200, CaseSchema)
 @bp.errors(*_STEP_ERRORS)
-def decision(body: dict[str, Any], case_id: str) -> queries.CaseView:
+def decision(body: dict[str, Any], headers: dict[str, str], case_id: str) -> queries.CaseView:
     """决定: 准予 (grant) or 不予 (refuse, with the reason)."""
-    return _step(procedure.decide, case_id, body)
+    return _step(procedure.decide, case_id, body, headers)
 
 
 @bp.post("/cases/<case_id>/verification-result")
 @bp.arguments(inputs.VerificationResultSchema)
+@bp.arguments(IdempotencySchema, location="headers", error_status_code=400)
 @bp.response(200, CaseSchema)
 @bp.errors(*_STEP_ERRORS)
-def verification_result(body: dict[str, Any], case_id: str) -> queries.CaseView:
+def verification_result(body: dict[str, Any], headers: dict[str, str], case_id: str) -> queries.CaseView:
     """核查结果: 属实 (true), 不实 (false), or 限期整改 (rectify) with its working days."""
-    return _step(procedure.record_verification, case_id, body)
+    return _step(procedure.record_verification, case_id, body, headers)
 
 
 @bp.post("/cases/<case_id>/withdrawal")
 @bp.arguments(inputs.WithdrawalSchema)
+@bp.arguments(IdempotencySchema, location="headers", error_status_code=400)
 @bp.response(200, CaseSchema)
 @bp.errors(*_STEP_ERRORS)
-def withdrawal(body: dict[str, Any], case_id: str) -> queries.CaseView:
+def withdrawal(body: dict[str, Any], headers: dict[str, str], case_id: str) -> queries.CaseView:
     """撤回承诺 before the decision: the case goes on by the ordinary procedure."""
-    return _step(procedure.withdraw, case_id, body)
+    return _step(procedure.withdraw, case_id, body, headers)
 
 
 @bp.post("/cases/<case_id>/close")
 @bp.arguments(inputs.CloseSchema)
+@bp.arguments(IdempotencySchema, location="headers", error_status_code=400)
 @bp.response(200, CaseSchema)
 @bp.errors(*_STEP_ERRORS)
-def close(body: dict[str, Any], case_id: str) -> queries.CaseView:
+def close(body: dict[str, Any], headers: dict[str, str], case_id: str) -> queries.CaseView:
     """结案: fulfilled, revoked, terminated (a false commitment, recorded as 失信), or returned (容缺 materials not supplied)."""
-    return _step(procedure.close, case_id, body)
+    return _step(procedure.close, case_id, body, headers)
 
 
 @bp.post("/cases/<case_id>/materials")
 @bp.arguments(inputs.MaterialsSchema)
+@bp.arguments(IdempotencySchema, location="headers", error_status_code=400)
 @bp.response(200, CaseSchema)
 @bp.errors(*_STEP_ERRORS)
-def materials(body: dict[str, Any], case_id: str) -> queries.CaseView:
+def materials(body: dict[str, Any], headers: dict[str, str], case_id: str) -> queries.CaseView:
     """容缺 materials supplied, or a reminder (催告) sent."""
-    return _step(procedure.materials, case_id, body)
+    return _step(procedure.materials, case_id, body, headers)
 
 
 @bp.post("/cases/<case_id>/credit-report")
 @bp.arguments(inputs.CreditReportSchema)
+@bp.arguments(IdempotencySchema, location="headers", error_status_code=400)
 @bp.response(200, CaseSchema)
 @bp.errors(*_STEP_ERRORS)
-def credit_report(body: dict[str, Any], case_id: str) -> queries.CaseView:
+def credit_report(body: dict[str, Any], headers: dict[str, str], case_id: str) -> queries.CaseView:
     """The commitment was reported to the credit platform (within 7 working days of the decision)."""
-    return _step(procedure.credit_report, case_id, body)
+    return _step(procedure.credit_report, case_id, body, headers)
 
 
 @bp.post("/cases/<case_id>/complaints")
 @bp.arguments(inputs.ComplaintSchema)
+@bp.arguments(IdempotencySchema, location="headers", error_status_code=400)
 @bp.response(200, CaseSchema)
 @bp.errors(*_STEP_ERRORS)
-def complaint(body: dict[str, Any], case_id: str) -> queries.CaseView:
+def complaint(body: dict[str, Any], headers: dict[str, str], case_id: str) -> queries.CaseView:
     """A complaint about the case, to be handled within 5 working days."""
-    return _step(procedure.complaint, case_id, body)
+    return _step(procedure.complaint, case_id, body, headers)
 
 
 @bp.post("/cases/<case_id>/complaints/<ref>/resolution")
 @bp.arguments(inputs.ComplaintResolutionSchema)
+@bp.arguments(IdempotencySchema, location="headers", error_status_code=400)
 @bp.response(200, CaseSchema)
 @bp.errors(*_STEP_ERRORS)
-def complaint_resolution(body: dict[str, Any], case_id: str, ref: str) -> queries.CaseView:
+def complaint_resolution(body: dict[str, Any], headers: dict[str, str], case_id: str, ref: str) -> queries.CaseView:
     """The complaint's handling and its result."""
-    procedure.complaint_resolved(services(), require_principal(), case_id, ref, body)
+    procedure.complaint_resolved(services(), require_principal(), case_id, ref, body, idempotency_key=headers.get("idempotency_key"))
     return _view(case_id)
 
 

@@ -34,13 +34,21 @@ from .vocabulary import (
 )
 
 log = logging.getLogger(__name__)
-from .steps import apply_change, handled_case, require_state, step_day, today_of
+from .steps import (
+    apply_change,
+    handled_case,
+    require_state,
+    retry_safe,
+    step_day,
+    today_of,
+)
 
 log = logging.getLogger(__name__)
 
 # --- 信用核查 ------------------------------------------------------------------------------------------
 
 
+@retry_safe
 def credit_check(services: Services, principal: Principal, case_id: str, data: Mapping[str, Any]) -> CaseRecord:
     """Records the credit check. A bad result — or an earlier false commitment on the service's own record, whatever
     the result given — moves the case to the ordinary procedure (002 四(二); 000 四(一))."""
@@ -68,6 +76,7 @@ def credit_check(services: Services, principal: Principal, case_id: str, data: M
 # --- 决定 ---------------------------------------------------------------------------------------------
 
 
+@retry_safe
 def decide(services: Services, principal: Principal, case_id: str, data: Mapping[str, Any]) -> CaseRecord:
     """准予 or 不予: on the signed commitment, or at the end of the ordinary procedure."""
     case = handled_case(services, principal, case_id)
@@ -99,6 +108,7 @@ def _latest_onsite(services: Services, case: CaseRecord) -> DocumentRecord | Non
     return records[-1] if records else None
 
 
+@retry_safe
 def record_verification(services: Services, principal: Principal, case_id: str, data: Mapping[str, Any]) -> CaseRecord:
     """属实, 不实, or 限期整改 with its working days — by default those the on-site record set, counted from its date."""
     case = handled_case(services, principal, case_id)
@@ -130,6 +140,7 @@ def record_verification(services: Services, principal: Principal, case_id: str, 
 # --- 撤回, 结案, 容缺材料, 归集, 投诉 ---------------------------------------------------------------------------
 
 
+@retry_safe
 def withdraw(services: Services, principal: Principal, case_id: str, data: Mapping[str, Any]) -> CaseRecord:
     """The applicant withdraws the commitment before the decision (002 四(二); 004 五(八)): the case goes on by the
     ordinary procedure, and a letter still awaiting signatures is voided."""
@@ -170,6 +181,7 @@ def _close_allowed(services: Services, case: CaseRecord, outcome: str) -> None:
                                                  "close as fulfilled, revoked, terminated or returned")]})
 
 
+@retry_safe
 def close(services: Services, principal: Principal, case_id: str, data: Mapping[str, Any]) -> CaseRecord:
     """结案: 履约; 撤销行政决定 or 终止办理 on a false commitment (recorded as 失信); 终止退件 for 容缺 materials not
     supplied after a reminder (also 失信, 003 三.5)."""
@@ -190,6 +202,7 @@ def close(services: Services, principal: Principal, case_id: str, data: Mapping[
     return apply_change(services, principal.actor, case, change, "close", "case.closed", {"outcome": OUTCOMES[outcome], "reason": data.get("reason") or ""})
 
 
+@retry_safe
 def materials(services: Services, principal: Principal, case_id: str, data: Mapping[str, Any]) -> CaseRecord:
     """容缺 materials: supplied (the deadline is met), or a reminder (催告) sent."""
     case = handled_case(services, principal, case_id)
@@ -208,6 +221,7 @@ def materials(services: Services, principal: Principal, case_id: str, data: Mapp
     return apply_change(services, principal.actor, case, change, f"materials_{data['action']}", "case.materials", {"action": data["action"]})
 
 
+@retry_safe
 def credit_report(services: Services, principal: Principal, case_id: str, data: Mapping[str, Any]) -> CaseRecord:
     """The commitment and its result were reported to the credit platform (002 四(七))."""
     case = handled_case(services, principal, case_id)
@@ -219,6 +233,7 @@ def credit_report(services: Services, principal: Principal, case_id: str, data: 
                   "credit_report", "case.credit_reported", {"reference": data["reference"]})
 
 
+@retry_safe
 def complaint(services: Services, principal: Principal, case_id: str, data: Mapping[str, Any]) -> CaseRecord:
     """A complaint about the case: to be handled within 5 working days (002 四(三)3)."""
     case = handled_case(services, principal, case_id)
@@ -231,6 +246,7 @@ def complaint(services: Services, principal: Principal, case_id: str, data: Mapp
                   "complaint", "case.complaint", {"ref": ref})
 
 
+@retry_safe
 def complaint_resolved(services: Services, principal: Principal, case_id: str, ref: str, data: Mapping[str, Any]) -> CaseRecord:
     case = handled_case(services, principal, case_id)
     complaints = [dict(c) for c in case.facts.get("complaints", [])]

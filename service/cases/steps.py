@@ -4,9 +4,14 @@ change applied by compare-and-set, recorded in the audit chain (``case:{id}``: w
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import datetime as dt
+import functools
+import hashlib
+import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +20,7 @@ from ..errors import (
     Conflict,
     Forbidden,
     InvalidData,
+    InvalidRequest,
     NotFound,
     bilingual,
 )
@@ -22,9 +28,7 @@ from ..registry.cases import CaseRecord, Change
 from ..registry.documents import DocumentRecord
 from ..runtime import Services
 from ..webhooks import case_event
-from .vocabulary import (
-    STATES,
-)
+from .vocabulary import STATES
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +99,12 @@ def record_step(services: Services, actor: str, case: CaseRecord, step: str, det
 
 def apply_change(services: Services, actor: str, case: CaseRecord, change: Change, step: str, event: str,
            detail: Mapping[str, Any]) -> CaseRecord:
+    """Applies ``change`` by compare-and-set (Conflict if the case changed meanwhile), audits it and sends its event.
+    Inside ``retry_safe``, the request's key is kept with the change, in the same transaction."""
+    request = _request.get()
+    if request is not None:
+        key, fingerprint = request
+        change = dataclasses.replace(change, facts={**change.facts, REQUEST_KEYS: {**case.facts.get(REQUEST_KEYS, {}), key: fingerprint}})
     updated = services.cases.apply(case, change, services.now())
     record_step(services, actor, updated, step, detail, before=case.state)
     case_event(services, event, updated, step=step)
@@ -102,3 +112,38 @@ def apply_change(services: Services, actor: str, case: CaseRecord, change: Chang
     return updated
 
 
+
+
+# --- retries -----------------------------------------------------------------------------------------------
+
+REQUEST_KEYS = "request_keys"  # in a case's facts: the Idempotency-Keys (hashed with their caller) of the steps taken
+_request: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("case_step_request", default=None)
+
+
+def retry_safe(step: Callable[..., CaseRecord]) -> Callable[..., CaseRecord]:
+    """Makes a step safe for a retrying caller: with ``idempotency_key=``, a step already taken with that key (by this
+    caller) and the same data answers the case as it is now, instead of a 409 for the state it moved on to; the
+    same key with other data is a Conflict. The key is stored with the step's change, in its transaction."""
+
+    @functools.wraps(step)
+    def run(services: Services, principal: Principal, case_id: str, *args: Any, idempotency_key: str | None = None) -> CaseRecord:
+        if idempotency_key is None:
+            return step(services, principal, case_id, *args)
+        if not 1 <= len(idempotency_key) <= 200 or not idempotency_key.isprintable():
+            raise InvalidRequest("Idempotency-Key 须为 1–200 个可打印字符", "Idempotency-Key must be 1–200 printable characters")
+        key = hashlib.sha256(f"{principal.kind}:{principal.id}\x1f{idempotency_key}".encode()).hexdigest()
+        fingerprint = hashlib.sha256(json.dumps([step.__name__, *args], sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+        case = readable_case(services, principal, case_id)
+        seen = case.facts.get(REQUEST_KEYS, {}).get(key)
+        if seen is not None:
+            if seen != fingerprint:
+                raise Conflict("该 Idempotency-Key 已用于内容不同的请求", "this Idempotency-Key was already used with a different request",
+                               code="idempotency_key_reused")
+            return case
+        token = _request.set((key, fingerprint))
+        try:
+            return step(services, principal, case_id, *args)
+        finally:
+            _request.reset(token)
+
+    return run
