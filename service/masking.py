@@ -3,7 +3,8 @@
 ``mask_id_number`` and ``mask_phone`` mask one known value; ``scrub`` finds and masks every
 resident-ID-looking token (``\\d{17}[\\dXx]``) and mainland mobile number (``1[3-9]\\d{9}``, optionally
 after ``86``/``+86``) inside a longer text. Tokens are matched only where they are not part of a
-longer run of digits, so serials and amounts are left alone; ID numbers are masked before phone
+longer run of digits or letters, so serials, amounts and hex digests (a SHA-256 may hold eleven digits
+in a row that look like a phone number) are left alone; ID numbers are masked before phone
 numbers, so a mobile-looking stretch inside an ID number is never half-masked.
 """
 
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-_ID_TOKEN = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
-_MOBILE_TOKEN = re.compile(r"(?<!\d)((?:\+?86)?)(1[3-9]\d{9})(?!\d)")
+_ID_TOKEN = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_MOBILE_TOKEN = re.compile(r"(?<![0-9A-Za-z])((?:\+?86)?)(1[3-9]\d{9})(?![0-9A-Za-z])")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 
 

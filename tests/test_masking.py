@@ -47,3 +47,10 @@ def test_scrub_leaves_longer_digit_runs_and_ordinary_text_alone() -> None:
 def test_scrub_does_not_half_mask_an_id_containing_a_mobile_pattern() -> None:
     # digits 5-15 of this ID look like a mobile number; the ID mask must win
     assert scrub("41011381234567812X") == "4101**********812X"
+
+
+def test_a_hex_digest_with_a_phone_like_run_of_digits_is_left_alone():
+    digest = "7e15229628848f2387ab"  # "15229628848" inside a SHA-256: not a phone number
+    assert scrub(f"sha256_after={digest}") == f"sha256_after={digest}"
+    assert scrub("联系电话13812345678。") == "联系电话138****5678。"
+    assert scrub("ID 140525197903041629, tel 13834562817") == "ID 1405**********1629, tel 138****2817"
