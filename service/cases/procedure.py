@@ -85,7 +85,8 @@ def decide(services: Services, principal: Principal, case_id: str, data: Mapping
     decision = data["decision"]
     facts = {"decision": {"decision": decision, "decided_on": decided_on.isoformat(), "reason": data.get("reason") or ""}}
     if case.state == "ordinary":
-        change = Change(state="closed", outcome=f"ordinary_{'granted' if decision == 'grant' else 'refused'}", facts=facts)
+        change = Change(state="closed", outcome=f"ordinary_{'granted' if decision == 'grant' else 'refused'}", facts=facts,
+                        decided_on=decided_on)
     else:
         added = [deadlines.working("credit_report", decided_on, deadlines.CREDIT_REPORT_DAYS)]
         if decision == "grant":
@@ -93,9 +94,9 @@ def decide(services: Services, principal: Principal, case_id: str, data: Mapping
                 plan = services.catalog.version(entry["id"], entry["version"]).data["verification"]
                 if plan["method"] != "exempt":
                     added.append(deadlines.working("verification", decided_on, int(plan["days"]), ref=entry["id"]))
-            change = Change(state="decided", facts=facts, deadlines=added, done=[("decision", None)], done_on=decided_on)
+            change = Change(state="decided", facts=facts, deadlines=added, decided_on=decided_on, done=[("decision", None)], done_on=decided_on)
         else:
-            change = Change(state="closed", outcome="refused", facts=facts, deadlines=added, done=[("decision", None)], done_on=decided_on)
+            change = Change(state="closed", outcome="refused", facts=facts, deadlines=added, decided_on=decided_on, done=[("decision", None)], done_on=decided_on)
     return apply_change(services, principal.actor, case, change, "decision", "case.decided",
                   {"decision": DECISIONS[decision], "reason": data.get("reason") or ""})
 

@@ -68,6 +68,7 @@ class CaseRecord:
     created_at: dt.datetime
     updated_at: dt.datetime
     lock: int
+    decided_on: str | None = None
     request_hash: str | None = None
 
     @classmethod
@@ -96,6 +97,7 @@ class Change:
     procedure: str | None = None
     outcome: str | None = None
     false_commitment: bool | None = None
+    decided_on: dt.date | None = None
     facts: Mapping[str, Any] = field(default_factory=dict)  # merged into the case's facts
     deadlines: Sequence[NewDeadline] = ()
     done: Sequence[tuple[str, str | None]] = ()  # (kind, ref or None for every ref) of open deadlines now met
@@ -167,6 +169,8 @@ class CaseStore:
             values["outcome"] = change.outcome
         if change.false_commitment is not None:
             values["false_commitment"] = int(change.false_commitment)
+        if change.decided_on is not None:
+            values["decided_on"] = change.decided_on.isoformat()
         if change.facts:
             values["facts"] = {**case.facts, **change.facts}
         with self.engine.begin() as conn:

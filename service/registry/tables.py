@@ -289,6 +289,7 @@ cases = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("lock", Integer, nullable=False, default=0),
+    Column("decided_on", String(10), nullable=True, index=True),  # the decision's date (facts hold the rest): periods count by it
     Column("idempotency_key", String(64), nullable=True, unique=True),  # sha256 of the caller and its Idempotency-Key
     Column("request_hash", String(64), nullable=True),  # of the request that made it, to tell a retry from a reuse
 )
@@ -311,4 +312,61 @@ case_deadlines = Table(
     Column("done_on", String(10), nullable=True),
     Column("missed_at", UTCDateTime(), nullable=True),  # when case.deadline_missed was sent
     Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# A request for administrative assistance (申请行政协助函, 附件7) made in a case: to an agency on this service (``to_agency``),
+# which answers it here with its own sealed reply (附件8), or to one outside it, whose paper or PDF reply is recorded.
+assistance_requests = Table(
+    "assistance_requests",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(36), nullable=False, index=True),
+    Column("request_document_id", String(36), nullable=False, unique=True),
+    Column("from_agency", String(64), nullable=False, index=True),
+    Column("to_agency", String(64), nullable=True, index=True),  # None: an agency outside the service
+    Column("addressee", String(200), nullable=False),  # as the request names it
+    Column("kind", String(10), nullable=False),  # written (一) | visit (二)
+    Column("number", String(120), nullable=True),  # the request's 函字 number
+    Column("letter_date", String(10), nullable=False),
+    Column("reply_days", Integer, nullable=True),
+    Column("state", String(12), nullable=False),  # open | answered
+    Column("finding", String(20), nullable=True),  # true | false | cannot_assist | not_ours
+    Column("reason", Text, nullable=True),  # why it cannot assist
+    Column("refer_to", String(200), nullable=True),  # the unit to ask instead
+    Column("visit", JSON, nullable=True),  # (二): the two staff sent and what the visit found
+    Column("reply_document_id", String(36), nullable=True),  # the reply issued on this service
+    Column("reply_number", String(120), nullable=True),
+    Column("reply_date", String(10), nullable=True),
+    Column("reply_file", Text, nullable=True),  # an outside agency's PDF reply, kept
+    Column("reply_sha256", String(64), nullable=True),
+    Column("reply_verdict", JSON, nullable=True),  # that PDF's verification report
+    Column("answered_by", String(200), nullable=True),
+    Column("answered_at", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Credit information exported for the credit platform (信用承诺信息, 践诺信息; 002 四(七)): each export, and for each
+# case and kind of row the hash of what was last exported, so that the next export holds only new or changed rows.
+credit_exports = Table(
+    "credit_exports",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("agency", String(64), nullable=False, index=True),
+    Column("period_from", String(10), nullable=False),
+    Column("period_to", String(10), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+credit_export_rows = Table(
+    "credit_export_rows",
+    metadata,
+    Column("case_id", String(36), primary_key=True),
+    Column("kind", String(12), primary_key=True),  # commitment | fulfilment
+    Column("agency", String(64), nullable=False, index=True),
+    Column("row_hash", String(64), nullable=False),
+    Column("export_id", String(36), nullable=False, index=True),
+    Column("exported_at", UTCDateTime(), nullable=False),
 )
