@@ -22,7 +22,7 @@ from marshmallow import ValidationError
 
 from .agencies import Agency
 from .auth.principal import Principal, authorize_issue
-from .errors import ChengnuoError, Conflict, Forbidden, InvalidData, InvalidRequest, PipelineError
+from .errors import ChengnuoError, Conflict, Forbidden, InvalidData, InvalidRequest, PipelineError, bilingual
 from .forms import FormSpec, get_form
 from .forms.fields import as_of, dates_before_birth, flatten_errors
 from .registry.documents import DocumentRecord
@@ -54,8 +54,8 @@ class IssueResult:
     timings: Mapping[str, float] = field(default_factory=dict)
 
 
-def validate(form_id: str, raw: Any, today: dt.date) -> tuple[FormSpec, dict[str, Any]]:
-    """The form and its data, loaded by the form's schema as on ``today``; raises NotFound or InvalidData."""
+def validate(form_id: str, raw: Any, today: dt.date, agency: Agency | None = None) -> tuple[FormSpec, dict[str, Any]]:
+    """The form and its data, loaded by the form's schema as on ``today``, for ``agency``; raises NotFound or InvalidData."""
     spec = get_form(form_id)
     if not isinstance(raw, Mapping):
         raise InvalidData({"data": ["应为 JSON 对象 / must be a JSON object"]})
@@ -65,6 +65,9 @@ def validate(form_id: str, raw: Any, today: dt.date) -> tuple[FormSpec, dict[str
     except ValidationError as exc:
         raise InvalidData(flatten_errors(exc.messages)) from None
     problems = dates_before_birth(data)
+    if agency is not None:
+        problems.update({name: [bilingual(f"不能是签发机关自己（{agency.name}）", f"may not be the issuing agency itself ({agency.name})")]
+                         for name in spec.other_agency if str(data.get(name, "")).strip() == agency.name})
     if problems:
         raise InvalidData(problems)
     return spec, data
@@ -141,7 +144,7 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
         timings[stage] = now - started
         started = now
 
-    spec, data = validate(form_id, raw, services.now().date())
+    spec, data = validate(form_id, raw, services.now().date(), agency)
     stored_data = spec.schema().dump(data)
     lap("validate")
 
@@ -214,7 +217,7 @@ def preview(services: Services, form_id: str, raw: Any, *, principal: Principal,
     agency = services.agencies.get(agency_id or principal.default_agency())
     authorize_issue(principal, agency.id, form_id)
     today = services.now().date()
-    spec, data = validate(form_id, raw, today)
+    spec, data = validate(form_id, raw, today, agency)
     context = template_context(spec, data, agency=agency, number="（样稿，未编号）" if spec.number_kind else None,
                                serial="样稿 · 未登记", verify_url="样稿不可核验 / a draft cannot be verified", issued_on=today)
     docx = services.renderer.render(spec.template, context, qr_png("样稿 未签发 不可核验 / DRAFT, NOT ISSUED"))

@@ -396,7 +396,7 @@ def test_reply_request_number_accepted(number):
 @pytest.mark.parametrize("finding", ["真实", "虚假"])
 def test_reply_finding_printed(finding):
     text = rendered_text("assistance-reply", reply(finding=finding))
-    assert f"根据贵单位行政协助函晋市司函字〔2026〕5号内容，经我单位核实，申请人承诺事项{finding}。" in text
+    assert f"根据贵单位行政协助函晋市监函字〔2026〕5号内容，经我单位核实，申请人承诺事项{finding}。" in text
     assert "备注" not in text and "真实（虚假）" not in text
 
 
@@ -440,3 +440,20 @@ def test_reply_reason_and_referral_only_when_cannot_assist():
 
 def test_reply_request_not_after_reply():
     assert_only(errors_of("assistance-reply", reply(request_date="2026-11-21")), "request_date")
+
+
+def test_a_reply_never_comes_from_the_agency_that_asked(services):
+    from service.auth.principal import OPERATOR
+    from service.errors import InvalidData
+    from service.issuing import issue
+
+    data = {**sample("assistance-reply"), "addressee": "晋城市司法局"}
+    with pytest.raises(InvalidData) as refused:
+        issue(services, "assistance-reply", data, principal=OPERATOR, agency_id="jc-justice")
+    assert "addressee" in refused.value.errors and "晋城市司法局" in refused.value.errors["addressee"][0]
+    with services.registry.engine.connect() as conn:
+        from sqlalchemy import func, select
+
+        from service.registry.tables import documents
+
+        assert conn.execute(select(func.count()).select_from(documents)).scalar_one() == 0  # refused before a number was drawn

@@ -195,6 +195,7 @@ FORMS = (
         seal=_SEAL,
         number_kind="letter",
         subject=lambda data: data["applicant"],
+        other_agency=("addressee",),
         description="请被请求部门对申请人书面承诺的真实性书面核查并回复",
     ),
     FormSpec(
@@ -206,6 +207,7 @@ FORMS = (
         seal=_SEAL,
         number_kind="letter",
         subject=lambda data: data["applicant"],
+        other_agency=("addressee",),
         description="派两名同志前往被请求部门调查核实申请人的书面承诺",
     ),
     FormSpec(
@@ -218,5 +220,6 @@ FORMS = (
         number_kind="letter",
         subject=lambda data: data["applicant"],
         derive=reply_derive,
+        other_agency=("addressee",),  # a reply never comes from the agency that asked (附件8)
     ),
 )

@@ -51,6 +51,7 @@ class FormSpec:
     subject: Callable[[Mapping[str, Any]], str] = lambda data: ""  # applicant / subject name, for search
     derive: Callable[[Mapping[str, Any], dt.date], Mapping[str, Any]] | None = None  # computed template values
     unprinted: tuple[str, ...] = ()  # schema fields that drive validation only; the template check allows them unused
+    other_agency: tuple[str, ...] = ()  # fields naming another agency: they may not name the issuing agency itself
     description: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
 
