@@ -28,6 +28,7 @@ def item_data(method="assistance", **changes):
         "content": letter["proof_content"], "conditions": letter["conditions_met"],
         "requester": "晋城市法律援助中心", "issuer": "申请人户籍所在地民政部门", "proxy_allowed": True,
         "consequences": letter["consequences"], "disclosure": letter["disclosure"],
+        "disclosure_days": 30,
         "verification": {"method": method, **({"agency": "晋城市民政局", "days": 10, "reply_days": 5} if method == "assistance" else {}),
                          **({"system": "山西省最低生活保障信息", "days": 5} if method == "internal" else {})},
         "supervision": "通过山西省政务信息共享平台查询最低生活保障信息。", "contact": {"name": "郭文斌", "phone": "0356-2023148"},

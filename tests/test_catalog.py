@@ -40,6 +40,7 @@ ITEM = {
     "proxy_allowed": False,
     "consequences": ["终止办理", "撤销行政决定，纳入信用记录"],
     "disclosure": {"public": True, "scope": "晋城市司法局门户网站", "period": "自作出行政决定之日起公示6个月"},
+    "disclosure_days": 184,
     "verification": {"method": "internal", "system": "全国律师管理", "days": 10},
     "supervision": "登录全国律师管理系统核查实习登记及考核记录",
     "contact": {"name": "赵晓燕", "phone": "0356-2196035"},

@@ -38,7 +38,7 @@ OUTCOMES = ("added", "updated", "unchanged", "refused")
 class Column:
     header: str  # as the template writes it
     path: str  # the item's field; also accepted as the header
-    kind: str = "text"  # text | lines (one entry per line) | yesno | count | kind | method
+    kind: str = "text"  # text | lines (one entry per line) | yesno | count (working days) | days | kind | method
     aliases: tuple[str, ...] = ()
 
 
@@ -60,6 +60,7 @@ COLUMNS = (
     Column("是否公开", "disclosure.public", "yesno", aliases=("承诺书是否公开",)),
     Column("公开范围", "disclosure.scope"),
     Column("公开时限", "disclosure.period"),
+    Column("公示期限（日）", "disclosure_days", "days"),
     Column("核查方式", "verification.method", "method"),
     Column("核验系统", "verification.system", aliases=("核验系统名称",)),
     Column("协助核查部门", "verification.agency"),
@@ -80,7 +81,8 @@ NOTES = {
     "materials": "每行一条；涉企经营许可事项必填",
     "consequences": "每行一条",
     "proxy_allowed": "是 或 否",
-    "disclosure.public": "是 或 否；公开的须填公开范围和公开时限",
+    "disclosure.public": "是 或 否；公开的须填公开范围、公开时限和公示期限（日）",
+    "disclosure_days": "公开的事项必填：自作出决定之日起公示的日数（1–3650），与公开时限一致",
     "verification.method": "、".join(METHODS.values()),
     "area": "一般事项；列入 002 三、004 四排除领域的事项不得导入",
 }
@@ -271,12 +273,14 @@ def _cell(column: Column, value: Any) -> Any:
         if word in _YES or word in _NO:
             return word in _YES
         raise ValueError(bilingual("应填“是”或“否”", "must be 是 (yes) or 否 (no)"))
-    if column.kind == "count":
+    if column.kind in ("count", "days"):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         text = _text(value)
         if text.isdigit():
             return int(text)
+        if column.kind == "days":
+            raise ValueError(bilingual("应为整数（日数）", "must be a whole number of days"))
         raise ValueError(bilingual("应为整数（工作日数）", "must be a whole number of working days"))
     if column.kind in ("kind", "method"):
         codes, names = (_KIND_CODES, KINDS) if column.kind == "kind" else (_METHOD_CODES, METHODS)

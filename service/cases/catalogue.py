@@ -9,7 +9,8 @@ Rules (each error lands on the field it concerns):
   item its conditions and materials;
 - the verification plan is one of 免于核查, 内部核验 (naming the system), 现场核验, 行政协助 (naming the
   agency asked); all but 免于核查 say within how many working days after the decision it is done;
-- a published commitment says where and for how long (002 四(八)).
+- a published commitment says where and for how long (002 四(八)), and for how many days from the decision it
+  stays on the public disclosure page (``disclosure_days``: the machine-readable end of the printed period).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..forms.fields import Choice, Count, Flag, FormSchema, Group, Items, Text
 KINDS = {"proof": "证明事项", "permit": "涉企经营许可事项"}
 METHODS = {"exempt": "免于核查", "internal": "内部核验", "onsite": "现场核验", "assistance": "行政协助"}
 _ARTICLE_HINT = "如：第四十一条、第五条第（三）项"
+MAX_DISCLOSURE_DAYS = 3650
 
 
 class BasisSchema(FormSchema):
@@ -96,6 +98,8 @@ class CatalogItemSchema(FormSchema):
     proxy_allowed = Flag("可否代为承诺")
     consequences = Items("不实承诺的责任", Text("处理措施", max_length=500, multiline=True), minimum=1, maximum=20)
     disclosure = Group(CommitmentPublicationSchema, "承诺书是否公开")
+    disclosure_days = Count("公示期限（日）", minimum=1, maximum=MAX_DISCLOSURE_DAYS, required=False,
+                            description="公开的事项必填：自作出决定之日起公示多少日（与“公开时限”一致），到期后不再在承诺公示页显示")
     verification = Group(VerificationPlanSchema, "核查方式")
     supervision = Text("监管措施", max_length=1000, multiline=True)
     contact = Group(CommitmentAgencyContactSchema, "行政机关联系人")
@@ -117,6 +121,13 @@ class CatalogItemSchema(FormSchema):
                           "correct, irreparable harm) and may not be listed"),
                 field_name="area",
             )
+
+    @validates_schema
+    def check_disclosure_days(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if (data.get("disclosure") or {}).get("public") and data.get("disclosure_days") is None:
+            raise ValidationError(bilingual("承诺书公开的，须写明自作出决定之日起公示多少日",
+                                            "a published commitment needs the number of days it is published, counted from the decision"),
+                                  field_name="disclosure_days")
 
     @validates_schema
     def check_kind(self, data: dict[str, Any], **kwargs: Any) -> None:
