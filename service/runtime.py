@@ -21,6 +21,7 @@ from .converting.pool import ConverterPool, PoolSettings
 from .errors import ConfigurationError
 from .forms import CATALOGUE
 from .metrics import Metrics
+from .registry.assistance import AssistanceStore
 from .registry.cases import CaseStore
 from .registry.catalog import CatalogStore
 from .registry.db import make_engine
@@ -49,6 +50,7 @@ class Services:
     instances: Instances
     links: SigningLinks
     catalog: CatalogStore
+    assistance: AssistanceStore
     cases: CaseStore
     files: FileStore
     renderer: DocxRenderer
@@ -158,6 +160,7 @@ def build_services(
         instances=Instances(engine, clock),
         links=SigningLinks(engine),
         catalog=CatalogStore(engine),
+        assistance=AssistanceStore(engine),
         cases=cases,
         files=FileStore(settings.files_dir),
         renderer=DocxRenderer(settings.templates_dir, labels=template_labels()),

@@ -4,10 +4,14 @@ once with the schemas in ``schemas.py`` (validation, answers and /api/openapi.js
 from __future__ import annotations
 
 from ..http.openapi import Api
-from . import admin, cases, catalog, documents, forms, health, signing, verifications, webhooks
+from . import admin, assistance, cases, catalog, credit, documents, forms, health, signing, verifications, webhooks
+from . import statistics
+from . import disclosure
 
 
 def init_app(api: Api) -> None:
     for blueprint in (forms.bp, documents.bp, signing.bp, signing.public, verifications.bp, admin.bp, webhooks.bp, health.bp,
-                      catalog.bp, cases.bp):
+                      catalog.bp, cases.bp, assistance.bp, credit.bp):
         api.register_blueprint(blueprint)
+    api.register_blueprint(statistics.bp)
+    api.register_blueprint(disclosure.bp)

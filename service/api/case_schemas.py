@@ -7,6 +7,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from ..cases.deadlines import KINDS
 from ..cases.steps import REQUEST_KEYS
 from ..cases.vocabulary import STATES
+from .assistance_schemas import AssistanceSchema
 from .schemas import DocumentSchema
 
 
@@ -83,6 +84,8 @@ class CaseSchema(Schema):
     deadlines = fields.List(fields.Nested(DeadlineSchema), required=True)
     history = fields.List(fields.Nested(HistorySchema), required=True)
     next_actions = fields.List(fields.Nested(NextActionSchema), required=True)
+    assistance = fields.List(fields.Nested(AssistanceSchema), required=True,
+                             metadata={"description": "the assistance requests the case made, and their answers"})
 
 
 class CaseStepResultSchema(CaseSchema):

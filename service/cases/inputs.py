@@ -138,3 +138,21 @@ class ComplaintResolutionSchema(FormSchema):
     result = Text("调查处理结果", max_length=2000, multiline=True, description="须告知投诉举报人")
 
 
+
+
+_FINDING_CODES = {"true": "真实", "false": "虚假", "cannot_assist": "无法提供协助", "not_ours": "不属于本部门应当掌握的内容"}
+
+
+class AssistanceReplySchema(FormSchema):
+    finding = Choice("核实结论", list(_FINDING_CODES), description=_codes(_FINDING_CODES))
+    reason = Text("无法提供协助的原因", required=False, max_length=1000, multiline=True, description="无法提供协助时必填")
+    refer_to = Text("建议请予以协助的单位", required=False, max_length=200, description="不属于本部门应当掌握的内容时必填")
+    reply_date = Date("复函日期", required=False)
+
+
+class ExternalReplySchema(AssistanceReplySchema):
+    reply_number = Text("回复函文号", max_length=120, description="对方复函的文号，如：晋市民函字〔2026〕12号")
+
+
+class VisitOutcomeSchema(AssistanceReplySchema):
+    outcome = Text("调查核实情况", max_length=2000, multiline=True, description="派出的两名同志调查核实的经过和结果")

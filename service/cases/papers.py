@@ -28,7 +28,7 @@ from ..registry.cases import CaseRecord, Change
 from ..registry.catalog import CatalogItemRecord
 from ..registry.documents import ISSUED, DocumentRecord
 from ..runtime import Services
-from . import deadlines
+from . import assistance, deadlines
 from .prefill import form_data, layers
 from .vocabulary import (
     LETTER_FORM,
@@ -146,6 +146,8 @@ def issue_document(services: Services, principal: Principal, case_id: str, form:
     except Conflict:
         voiding.void(services, principal, document.id, "办件已被同时处理，此文书未计入办件 / the case changed meanwhile", force=True)
         raise
+    if form in assistance.REQUEST_FORMS:
+        assistance.record_request(services, principal.actor, updated, document, raw)
     return StepResult(updated, document)
 
 

@@ -14,6 +14,7 @@ from ..auth.principal import Principal
 from ..documents import detail as document_detail
 from ..errors import InvalidRequest, bilingual
 from ..masking import mask_name
+from ..registry.assistance import AssistanceRecord
 from ..registry.cases import CaseQuery, CaseRecord
 from ..runtime import Services
 from . import deadlines as deadline_rules
@@ -41,6 +42,7 @@ class CaseView:
     deadlines: list[deadline_rules.DeadlineView]
     history: list[dict[str, Any]]
     next_actions: list[NextAction]
+    assistance: tuple[AssistanceRecord, ...] = ()  # the assistance requests the case made, and their answers
 
     @property
     def overdue(self) -> bool:
@@ -94,6 +96,7 @@ def case_view(services: Services, principal: Principal, case_id: str) -> CaseVie
         deadlines=[deadline_rules.view(d, today, services.settings.due_soon_days) for d in services.cases.deadlines(case.id)],
         history=_history(services, case),
         next_actions=_next_actions(services, case, documents),
+        assistance=tuple(services.assistance.for_case(case.id)),
     )
 
 

@@ -23,11 +23,13 @@ DOCUMENT_VOIDED = "document.voided"
 CASE_EVENTS: tuple[str, ...] = (
     "case.created", "case.credit_checked", "case.notified", "case.committed", "case.decided", "case.verification_started",
     "case.verified", "case.withdrawn", "case.closed", "case.materials", "case.credit_reported", "case.complaint",
-    "case.deadline_missed",
+    "case.assistance_answered", "case.deadline_missed",
 )
+# Assistance between agencies on the service: to the agency asked, and to both once it is answered.
+ASSISTANCE_EVENTS: tuple[str, ...] = ("assistance.requested", "assistance.answered")
 
-# Every event the service sends. A new kind (assistance.requested) is added here when something emits it.
-EVENTS: tuple[str, ...] = (DOCUMENT_ISSUED, DOCUMENT_SIGNED, DOCUMENT_COMPLETED, DOCUMENT_VOIDED, *CASE_EVENTS)
+# Every event the service sends. A new kind is added here when something emits it.
+EVENTS: tuple[str, ...] = (DOCUMENT_ISSUED, DOCUMENT_SIGNED, DOCUMENT_COMPLETED, DOCUMENT_VOIDED, *CASE_EVENTS, *ASSISTANCE_EVENTS)
 FAMILIES: tuple[str, ...] = tuple(sorted({name.split(".", 1)[0] for name in EVENTS}))
 SUBSCRIBABLE: tuple[str, ...] = (*EVENTS, *(f"{family}.*" for family in FAMILIES), "*")
 
