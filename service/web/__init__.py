@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..http.openapi import Api
-from . import account, case_pages, catalog_pages, clerk, public, signing_pages, verify_pages
+from . import account, assistance_pages, case_pages, catalog_pages, clerk, public, signing_pages, verify_pages
 
 
 def init_app(app: Flask, docs: Api) -> None:
@@ -17,3 +17,4 @@ def init_app(app: Flask, docs: Api) -> None:
     app.register_blueprint(clerk.bp)
     app.register_blueprint(catalog_pages.bp)
     app.register_blueprint(case_pages.bp)
+    app.register_blueprint(assistance_pages.bp)

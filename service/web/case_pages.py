@@ -21,7 +21,7 @@ from flask import (
 )
 
 from ..auth.http import csrf_token
-from ..cases import catalog_use, inputs, opening, papers, procedure, queries, steps
+from ..cases import assistance, catalog_use, inputs, opening, papers, procedure, queries, steps
 from ..cases.applicants import APPLICANT_TYPES
 from ..cases.deadlines import KINDS as DEADLINE_KINDS
 from ..cases.vocabulary import (
@@ -99,18 +99,7 @@ def _my_agencies() -> list[Any]:
 
 
 def _fields(schema: type[FormSchema], labels: Mapping[str, Mapping[str, str]], prefix: str = "") -> list[formbuilder.Field]:
-    """The schema's fields, coded choices shown by their Chinese labels (``labels`` by data path)."""
-
-    def label(f: formbuilder.Field) -> None:
-        if f.path in labels:
-            f.choice_labels = dict(labels[f.path])
-        for child in f.children:
-            label(child)
-
-    fields = formbuilder.form_fields(schema)
-    for f in fields:
-        label(f)
-    return fields
+    return formbuilder.labelled_fields(schema, labels)
 
 
 def _form_context(fields: list[formbuilder.Field], values: Mapping[str, str], errors: Mapping[str, list[str]]) -> dict[str, Any]:
@@ -258,6 +247,7 @@ def _case_page(case_id: str, status: int = 200, *, failed: str | None = None, va
     return _page("case_view.html", status, view=view, handles=handles, forms=forms, failed=failed, step_values=values or {},
                  step_errors=errors or {}, message=message, letters=letters, procedures=PROCEDURES, outcomes=OUTCOMES,
                  applicant_types=APPLICANT_TYPES, document_states=DOCUMENT_STATES, history_steps=HISTORY_STEPS, history_note=history_note,
+                 assistance_findings=assistance.FINDINGS,
                  credit_results=CREDIT_RESULTS, decisions=DECISIONS, results=RESULTS, catalogue=CATALOGUE,
                  row_count=formbuilder.row_count, created=request.args.get("created") == "1", done=request.args.get("done"),
                  issued=request.args.get("issued"))

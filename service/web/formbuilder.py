@@ -176,3 +176,18 @@ def label_for(fields_: list[Field], path: str) -> str:
         labels.append(match.label)
         current = match.children[0].children if match.kind == "list" and match.children[0].kind == "group" else match.children
     return " · ".join(labels) or path
+
+
+def labelled_fields(schema: type[Schema], labels: Mapping[str, Mapping[str, str]]) -> list[Field]:
+    """The schema's fields, coded choices shown by their labels (``labels`` by data path: code → label)."""
+
+    def label(f: Field) -> None:
+        if f.path in labels:
+            f.choice_labels = dict(labels[f.path])
+        for child in f.children:
+            label(child)
+
+    fields = form_fields(schema)
+    for f in fields:
+        label(f)
+    return fields
