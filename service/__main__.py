@@ -29,6 +29,7 @@ from . import admin
 from .auth.principal import OPERATOR
 from .commands import cases as case_commands
 from .commands import catalog as catalog_commands
+from .commands import credit as credit_commands
 from .commands.common import (
     EXIT_FAILED,
     EXIT_INVALID,
@@ -406,6 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     catalog_commands.register(sub)
     case_commands.register(sub)
+    credit_commands.register(sub)
     return parser
 
 
