@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     api.init_app(docs)
     web.init_app(app, docs)
     limiter = Limiter(key_func=client_address, app=app, storage_uri="memory://", headers_enabled=True, strategy="moving-window")
-    for name in ("verifications_api", "public", "verify_pages", "signing_public_api", "signing_pages"):
+    for name in ("verifications_api", "public", "verify_pages", "signing_public_api", "signing_pages", "disclosure_api", "disclosure_pages"):
         limiter.limit(settings.public_rate_limit)(app.blueprints[name])
     # limit() returns the limited view; it must replace the registered one to take effect.
     app.view_functions["account.login"] = limiter.limit(settings.login_rate_limit)(app.view_functions["account.login"])
