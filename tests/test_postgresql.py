@@ -27,6 +27,9 @@ from .test_api import (  # noqa: F401 - collected again, on PostgreSQL
     test_concurrent_retries_with_one_key_issue_one_document,
     test_idempotency_key_returns_the_first_document_and_refuses_another_body,
 )
+from .test_assistance import (  # noqa: F401 - collected again, on PostgreSQL
+    test_an_agency_on_the_service_answers_with_its_own_sealed_numbered_reply_and_the_case_shows_the_finding,
+)
 from .test_audit import (  # noqa: F401 - collected again, on PostgreSQL
     Clock,
     append_from_processes,
@@ -53,6 +56,7 @@ from .test_numbering import (  # noqa: F401 - collected again, on PostgreSQL
     test_counters_run_per_agency_per_kind_per_year,
     test_numbers_never_repeat_when_requests_race,
 )
+from .test_party_signing import nssdb  # noqa: F401 - a fixture of the tests above
 
 
 @pytest.fixture
