@@ -7,6 +7,7 @@ from flask import Flask
 from ..http.openapi import Api
 from . import account, assistance_pages, case_pages, catalog_pages, clerk, public, signing_pages, verify_pages
 from . import credit_pages
+from . import statistics_pages
 from . import disclosure_pages
 
 
@@ -20,5 +21,6 @@ def init_app(app: Flask, docs: Api) -> None:
     app.register_blueprint(catalog_pages.bp)
     app.register_blueprint(case_pages.bp)
     app.register_blueprint(assistance_pages.bp)
+    app.register_blueprint(statistics_pages.bp)
     app.register_blueprint(credit_pages.bp)
     app.register_blueprint(disclosure_pages.bp)
