@@ -30,6 +30,7 @@ from .auth.principal import OPERATOR
 from .commands import cases as case_commands
 from .commands import catalog as catalog_commands
 from .commands import credit as credit_commands
+from .commands import statistics as statistics_commands
 from .commands.common import (
     EXIT_FAILED,
     EXIT_INVALID,
@@ -408,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_commands.register(sub)
     case_commands.register(sub)
     credit_commands.register(sub)
+    statistics_commands.register(sub)
     return parser
 
 
