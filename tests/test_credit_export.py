@@ -225,17 +225,19 @@ def test_the_answers_match_the_openapi_document(app, services):
 def test_the_command_line_exports_as_the_operator(tmp_path):
     env = {**os.environ, "CHENGNUO_DATA_DIR": str(tmp_path / "data")}
     out = tmp_path / "credit.csv"
-    run = subprocess.run([sys.executable, "-m", "service", "credit", "export", "--agency", "jc-justice", "--from", "2026-01-01",
-                          "--to", "2026-11-01", "--format", "csv", "--out", str(out)], env=env, capture_output=True, text=True, timeout=180)
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "service", "credit", *args], env=env, capture_output=True, text=True, timeout=180,
+                              check=False)
+
+    run = cli("export", "--agency", "jc-justice", "--from", "2026-01-01", "--to", "2026-11-01", "--format", "csv", "--out", str(out))
     assert run.returncode == 0, run.stderr
     made = json.loads(run.stdout)
     assert (made["agency"], made["rows"], made["created_by"]) == ("jc-justice", 0, "operator:operator")
     assert csv_rows(out.read_bytes()) == [HEADER]
-    listed = subprocess.run([sys.executable, "-m", "service", "credit", "exports"], env=env, capture_output=True, text=True, timeout=180)
-    assert [e["id"] for e in json.loads(listed.stdout)["exports"]] == [made["id"]]
-    bad = subprocess.run([sys.executable, "-m", "service", "credit", "export", "--agency", "jc-justice", "--from", "2026-02-01",
-                          "--to", "2026-01-01", "--format", "csv", "--out", str(out)], env=env, capture_output=True, text=True, timeout=180)
-    assert bad.returncode == 2 and "to" in bad.stderr
+    assert [e["id"] for e in json.loads(cli("exports").stdout)["exports"]] == [made["id"]]
+    bad = cli("export", "--agency", "jc-justice", "--from", "2026-02-01", "--to", "2026-01-01", "--format", "csv", "--out", str(out))
+    assert bad.returncode == 2 and "to: 结束日期不能早于开始日期" in bad.stderr
 
 
 def test_a_cell_a_spreadsheet_would_run_is_kept_as_text():
