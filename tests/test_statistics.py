@@ -18,6 +18,7 @@ import sys
 
 import openpyxl
 import pytest
+import schemathesis
 
 from service.auth.principal import OPERATOR
 from service.cases import catalog_use
@@ -153,6 +154,7 @@ def test_the_json_xlsx_and_command_line_count_the_same(services, built, client, 
     admin_session, _, _ = staff(app, services, role="admin", agency=None)
     answer = admin_session.get("/api/v1/statistics", query_string=PERIOD)
     assert answer.status_code == 200, answer.json
+    schemathesis.openapi.from_wsgi("/api/openapi.json", app)["/api/v1/statistics"]["GET"].validate_response(answer)  # as declared
     body = answer.json
     assert body["cases"] == 5 and body["procedure"]["commitment_share"] == 0.6
     assert body["decision_days"]["median"] == 3.0 and body["decision_days"]["max"] == 5
