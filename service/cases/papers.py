@@ -30,15 +30,14 @@ from ..registry.documents import ISSUED, DocumentRecord
 from ..runtime import Services
 from . import assistance, deadlines
 from .prefill import form_data, layers
+from .steps import StepResult, apply_change, handled_case, require_state, today_of
 from .vocabulary import (
     LETTER_FORM,
     VERIFICATION_FORMS,
 )
 
 log = logging.getLogger(__name__)
-from .steps import StepResult, apply_change, handled_case, require_state, today_of
 
-log = logging.getLogger(__name__)
 
 # --- documents: 告知 and 核查 ---------------------------------------------------------------------------
 

@@ -23,6 +23,14 @@ from ..registry.documents import ISSUED, DocumentRecord
 from ..runtime import Services
 from ..webhooks import case_event
 from . import deadlines
+from .steps import (
+    apply_change,
+    handled_case,
+    require_state,
+    retry_safe,
+    step_day,
+    today_of,
+)
 from .vocabulary import (
     BEFORE_DECISION,
     CREDIT_RESULTS,
@@ -34,16 +42,7 @@ from .vocabulary import (
 )
 
 log = logging.getLogger(__name__)
-from .steps import (
-    apply_change,
-    handled_case,
-    require_state,
-    retry_safe,
-    step_day,
-    today_of,
-)
 
-log = logging.getLogger(__name__)
 
 # --- 信用核查 ------------------------------------------------------------------------------------------
 

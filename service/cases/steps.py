@@ -32,7 +32,6 @@ from .vocabulary import STATES
 
 log = logging.getLogger(__name__)
 
-log = logging.getLogger(__name__)
 HANDLERS = ("system", "clerk", "supervisor", "operator")
 
 
@@ -110,8 +109,6 @@ def apply_change(services: Services, actor: str, case: CaseRecord, change: Chang
     case_event(services, event, updated, step=step)
     log.info("case %s: %s (%s → %s)", updated.number, step, case.state, updated.state)
     return updated
-
-
 
 
 # --- retries -----------------------------------------------------------------------------------------------
