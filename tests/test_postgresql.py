@@ -57,6 +57,7 @@ from .test_numbering import (  # noqa: F401 - collected again, on PostgreSQL
     test_numbers_never_repeat_when_requests_race,
 )
 from .test_party_signing import nssdb  # noqa: F401 - a fixture of the tests above
+from .test_statistics import built, test_the_csv_agrees_with_the_cases  # noqa: F401 - collected again, on PostgreSQL
 
 
 @pytest.fixture
