@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import json
 
+import docx
 import pytest
 
 from service import create_app
@@ -16,7 +17,7 @@ from service.cases import catalog_use
 from service.errors import InvalidData
 from service.runtime import build_services
 
-from .conftest import sample
+from .conftest import ROOT, sample
 from .test_cases import APPLICANT, ENTERPRISE, item_data, open_case, step
 from .test_party_signing import sign, staff
 from .test_signing_links import link_for, sign_link
@@ -224,3 +225,22 @@ def test_the_public_endpoints_are_rate_limited(services, settings):
     assert pages == [200, 200, 200, 429]
     answers = [other.get("/api/v1/disclosures") for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429] and answers[-1].headers["Retry-After"]
+
+
+def test_an_open_credit_commitment_is_published_by_its_own_text(app, services, client, anonymous):
+    """信用承诺书（主动公示型）: its 五 says 本《承诺书》同意向社会公开; the page prints its five points and the item's scope."""
+    item = catalog_use.add_item(services, OPERATOR, "jc-justice", item_data("exempt", verification={"method": "exempt"}, window="司法行政"))
+    case = open_case(client, item.id, commitment_type="credit_disclosure")
+    step(client, case["id"], "credit-check", result="good", source="信用中国网站查询")
+    letter = step(client, case["id"], "documents", 201, form="credit-commitment-disclosure")["document"]
+    link = link_for(client, letter["id"], party="subject")
+    assert sign_link(anonymous, link["token"], code=link["code"], id_suffix=APPLICANT["id_number"][-6:]).status_code == 200
+    assert listed(anonymous)["total"] == 0  # signed, not decided
+    step(client, case["id"], "decision", decision="grant")
+
+    entry = listed(anonymous)["disclosures"][0]
+    assert (entry["form"], entry["serial"], entry["name"]) == ("credit-commitment-disclosure", letter["serial"], "陈*兰")
+    template = [p.text for p in docx.Document(str(ROOT / "templates" / "credit-commitment-disclosure.docx")).paragraphs]
+    assert [next(p for p in template if p.endswith(line)) for line in entry["commitment"]] == template[4:9]  # 一 to 五, as printed
+    assert "本《承诺书》同意向社会公开" in entry["commitment"][-1]
+    assert (entry["scope"], entry["period"]) == (item.data["disclosure"]["scope"], item.data["disclosure"]["period"])
