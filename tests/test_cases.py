@@ -56,20 +56,21 @@ def step(client, case_id, name, expected=200, **body):
     return response.json
 
 
-def sign_letter(app, services, client, anonymous, document_id):
+def sign_letter(app, services, client, anonymous, document_id, applicant=APPLICANT):
     link = link_for(client, document_id)
-    assert sign_link(anonymous, link["token"], code=link["code"], id_suffix=APPLICANT["id_number"][-6:]).status_code == 200
+    assert sign_link(anonymous, link["token"], code=link["code"], id_suffix=applicant["id_number"][-6:]).status_code == 200
     clerk, token, password = staff(app, services)
     signed = sign(clerk, token, document_id, "handler", password)
     assert signed.status_code == 200, signed.json
     return signed.json
 
 
-def committed_case(app, services, client, anonymous, item_id, **changes):
-    case = open_case(client, item_id, **changes)
+def committed_case(app, services, client, anonymous, item_id, applicant=APPLICANT, **changes):
+    """A case whose letter the applicant (by link) and the clerk signed: committed today."""
+    case = open_case(client, item_id, applicant=applicant, **changes)
     step(client, case["id"], "credit-check", result="good", source="信用中国网站查询")
     issued = step(client, case["id"], "documents", 201, form="commitment-letter")
-    sign_letter(app, services, client, anonymous, issued["document"]["id"])
+    sign_letter(app, services, client, anonymous, issued["document"]["id"], applicant)
     return client.get(f"/api/v1/cases/{case['id']}").json
 
 

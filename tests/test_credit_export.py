@@ -20,9 +20,8 @@ from service.auth.principal import OPERATOR
 from service.cases import catalog_use, credit_export
 
 from .conftest import keyed_client
-from .test_cases import APPLICANT, item_data, open_case, step
-from .test_party_signing import sign, staff
-from .test_signing_links import link_for, sign_link
+from .test_cases import APPLICANT, committed_case, item_data, open_case, step
+from .test_party_signing import staff
 
 HEADER = ["信息类别", "主体名称", "主体类型", "统一社会信用代码或身份证号", "承诺类型", "承诺事项", "承诺日期", "作出承诺的部门", "决定日期",
           "核查方式", "核查结果", "履约状态", "失信情形", "办件编号"]
@@ -54,17 +53,6 @@ def supervisor(app, services):
     client.environ_base["HTTP_X_CSRF_TOKEN"] = token
     return client
 
-
-def committed_case(app, services, client, anonymous, item_id, applicant=APPLICANT):
-    """A case whose letter the applicant (by link) and the clerk signed: committed today."""
-    case = open_case(client, item_id, applicant=applicant)
-    step(client, case["id"], "credit-check", result="good", source="信用中国网站查询")
-    letter = step(client, case["id"], "documents", 201, form="commitment-letter")["document"]
-    link = link_for(client, letter["id"])
-    assert sign_link(anonymous, link["token"], code=link["code"], id_suffix=applicant["id_number"][-6:]).status_code == 200
-    clerk, token, password = staff(app, services)
-    assert sign(clerk, token, letter["id"], "handler", password).status_code == 200
-    return client.get(f"/api/v1/cases/{case['id']}").json
 
 
 def export(client, start: dt.date, end: dt.date, fmt: str = "json", expected: int = 201, **body):

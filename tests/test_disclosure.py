@@ -18,7 +18,14 @@ from service.errors import InvalidData
 from service.runtime import build_services
 
 from .conftest import ROOT, sample
-from .test_cases import APPLICANT, ENTERPRISE, item_data, open_case, step
+from .test_cases import (
+    APPLICANT,
+    ENTERPRISE,
+    committed_case,
+    item_data,
+    open_case,
+    step,
+)
 from .test_party_signing import sign, staff
 from .test_signing_links import link_for, sign_link
 
@@ -36,17 +43,6 @@ def listed(anonymous, query: str = "") -> dict:
     assert response.status_code == 200, response.json
     return response.json
 
-
-def committed_case(app, services, client, anonymous, item_id, applicant=APPLICANT) -> dict:
-    """A case whose letter the applicant and the clerk signed."""
-    case = open_case(client, item_id, applicant=applicant)
-    step(client, case["id"], "credit-check", result="good", source="信用中国网站查询")
-    letter = step(client, case["id"], "documents", 201, form="commitment-letter")["document"]
-    link = link_for(client, letter["id"])
-    assert sign_link(anonymous, link["token"], code=link["code"], id_suffix=applicant["id_number"][-6:]).status_code == 200
-    clerk, token, password = staff(app, services)
-    assert sign(clerk, token, letter["id"], "handler", password).status_code == 200
-    return client.get(f"/api/v1/cases/{case['id']}").json
 
 
 def decided_case(app, services, client, anonymous, item_id, applicant=APPLICANT) -> dict:
