@@ -69,7 +69,7 @@ def credit_check(services: Services, principal: Principal, case_id: str, data: M
         change = Change(state="ordinary", procedure="ordinary", facts={"credit_check": check},
                         done=[("letter", None)], done_on=checked_on)
     return apply_change(services, principal.actor, case, change, "credit_check", "case.credit_checked",
-                  {"result": result, "source": data["source"], "own_record": found})
+                        {"result": result, "source": data["source"], "own_record": found})
 
 
 # --- 决定 ---------------------------------------------------------------------------------------------
@@ -93,11 +93,13 @@ def decide(services: Services, principal: Principal, case_id: str, data: Mapping
                 plan = services.catalog.version(entry["id"], entry["version"]).data["verification"]
                 if plan["method"] != "exempt":
                     added.append(deadlines.working("verification", decided_on, int(plan["days"]), ref=entry["id"]))
-            change = Change(state="decided", facts=facts, deadlines=added, decided_on=decided_on, done=[("decision", None)], done_on=decided_on)
+            change = Change(state="decided", facts=facts, deadlines=added, decided_on=decided_on,
+                            done=[("decision", None)], done_on=decided_on)
         else:
-            change = Change(state="closed", outcome="refused", facts=facts, deadlines=added, decided_on=decided_on, done=[("decision", None)], done_on=decided_on)
+            change = Change(state="closed", outcome="refused", facts=facts, deadlines=added, decided_on=decided_on,
+                            done=[("decision", None)], done_on=decided_on)
     return apply_change(services, principal.actor, case, change, "decision", "case.decided",
-                  {"decision": DECISIONS[decision], "reason": data.get("reason") or ""})
+                        {"decision": DECISIONS[decision], "reason": data.get("reason") or ""})
 
 
 # --- 核查结果 ------------------------------------------------------------------------------------------
@@ -134,7 +136,7 @@ def record_verification(services: Services, principal: Principal, case_id: str, 
     else:
         change = Change(state="verified" if result == "true" else "false_found", facts={"verification": fact}, done=met, done_on=found_on)
     return apply_change(services, principal.actor, case, change, "verification_result", "case.verified",
-                  {"result": RESULTS[result], "note": data.get("note") or "", "days": fact.get("days")})
+                        {"result": RESULTS[result], "note": data.get("note") or "", "days": fact.get("days")})
 
 
 # --- 撤回, 结案, 容缺材料, 归集, 投诉 ---------------------------------------------------------------------------
@@ -230,7 +232,7 @@ def credit_report(services: Services, principal: Principal, case_id: str, data: 
     on = step_day(data.get("reported_on"), services, "reported_on")
     reports = [*case.facts.get("credit_reports", []), {"reported_on": on.isoformat(), "reference": data["reference"]}]
     return apply_change(services, principal.actor, case, Change(facts={"credit_reports": reports}, done=[("credit_report", None)], done_on=on),
-                  "credit_report", "case.credit_reported", {"reference": data["reference"]})
+                        "credit_report", "case.credit_reported", {"reference": data["reference"]})
 
 
 @retry_safe
@@ -241,9 +243,8 @@ def complaint(services: Services, principal: Principal, case_id: str, data: Mapp
     complaints = list(case.facts.get("complaints", []))
     ref = f"C{len(complaints) + 1}"
     complaints.append({"ref": ref, "received_on": on.isoformat(), "summary": data["summary"]})
-    return apply_change(services, principal.actor, case, Change(facts={"complaints": complaints},
-                                                     deadlines=[deadlines.working("complaint", on, deadlines.COMPLAINT_DAYS, ref=ref)]),
-                  "complaint", "case.complaint", {"ref": ref})
+    change = Change(facts={"complaints": complaints}, deadlines=[deadlines.working("complaint", on, deadlines.COMPLAINT_DAYS, ref=ref)])
+    return apply_change(services, principal.actor, case, change, "complaint", "case.complaint", {"ref": ref})
 
 
 @retry_safe
@@ -258,7 +259,7 @@ def complaint_resolved(services: Services, principal: Principal, case_id: str, r
     on = step_day(data.get("resolved_on"), services, "resolved_on")
     target.update(resolved_on=on.isoformat(), result=data["result"])
     return apply_change(services, principal.actor, case, Change(facts={"complaints": complaints}, done=[("complaint", ref)], done_on=on),
-                  "complaint_resolved", "case.complaint", {"ref": ref})
+                        "complaint_resolved", "case.complaint", {"ref": ref})
 
 
 # --- missed deadlines -------------------------------------------------------------------------------

@@ -91,13 +91,13 @@ def step_day(value: dt.date | None, services: Services, field: str) -> dt.date:
 
 
 def record_step(services: Services, actor: str, case: CaseRecord, step: str, detail: Mapping[str, Any],
-            before: str | None = None) -> None:
+                before: str | None = None) -> None:
     services.audit.record(actor=actor, action=f"case.{step}", object=f"case:{case.id}", outcome="success",
                           detail={"number": case.number, "agency": case.agency, "from": before or case.state, "to": case.state, **detail})
 
 
 def apply_change(services: Services, actor: str, case: CaseRecord, change: Change, step: str, event: str,
-           detail: Mapping[str, Any]) -> CaseRecord:
+                 detail: Mapping[str, Any]) -> CaseRecord:
     """Applies ``change`` by compare-and-set (Conflict if the case changed meanwhile), audits it and sends its event.
     Inside ``retry_safe``, the request's key is kept with the change, in the same transaction."""
     request = _request.get()
