@@ -243,7 +243,7 @@ def test_the_secret_is_returned_once_and_never_listed_logged_audited_or_stored_i
     ({"url": "http://example.org/a hook", "events": ["document.issued"]}, "url"),
     ({"url": "http://example.org:99999/hook", "events": ["document.issued"]}, "url"),
     ({"url": "https://example.org/hook", "events": ["document.printed"]}, "events.0"),
-    ({"url": "https://example.org/hook", "events": ["document.issued", "assistance.*"]}, "events.1"),
+    ({"url": "https://example.org/hook", "events": ["document.issued", "invoice.*"]}, "events.1"),
     ({"url": "https://example.org/hook", "events": []}, "events"),
     ({"url": "https://example.org/hook"}, "events"),
     ({"events": ["document.issued"]}, "url"),
