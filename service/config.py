@@ -61,6 +61,7 @@ class Settings:
     webhook_timeout: float = 5.0  # seconds a receiver has to connect, and again to answer
     holidays_file: Path = PROJECT_ROOT / "config" / "holidays.toml"  # the operator's holiday years (workdays.py); optional
     due_soon_days: int = 3  # a deadline within this many days is "due soon" on the lists
+    idempotency_ttl_hours: float = 24.0  # an Idempotency-Key is remembered this long, then pruned
 
     @property
     def database(self) -> str:

@@ -1,9 +1,10 @@
 """Periodic work of a serving process, on a daemon thread: voiding what dead processes left half-issued
-(``recovery.py``), and announcing the case deadlines newly missed (``case.deadline_missed``, once each, whichever
-node claims it). A failure is logged and retried at the next round; it never stops the service."""
+(``recovery.py``), announcing the case deadlines newly missed (``case.deadline_missed``, once each, whichever
+node claims it), and pruning the idempotency keys older than ``CHENGNUO_IDEMPOTENCY_TTL_HOURS``. A failure is logged and retried at the next round; it never stops the service."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 
@@ -24,12 +25,18 @@ class Housekeeping:
     def run_once(self) -> None:
         try:
             recovery.void_interrupted(self.services)
-        except Exception:  # noqa: BLE001 - logged; the next round tries again
+        except Exception:
             log.exception("housekeeping failed")
         try:
             procedure.announce_missed_deadlines(self.services)
-        except Exception:  # noqa: BLE001 - logged; the next round tries again
+        except Exception:
             log.exception("announcing missed deadlines failed")
+        try:
+            pruned = self.services.registry.prune_keys(self.services.now() - dt.timedelta(hours=self.services.settings.idempotency_ttl_hours))
+            if pruned:
+                log.info("pruned %d expired idempotency keys", pruned)
+        except Exception:
+            log.exception("pruning idempotency keys failed")
 
     def start(self) -> None:
         self._thread.start()

@@ -22,15 +22,23 @@ from marshmallow import ValidationError
 
 from .agencies import Agency
 from .auth.principal import Principal, authorize_issue
-from .errors import ChengnuoError, Conflict, Forbidden, InvalidData, InvalidRequest, PipelineError, bilingual
+from .errors import (
+    ChengnuoError,
+    Conflict,
+    Forbidden,
+    InvalidData,
+    InvalidRequest,
+    PipelineError,
+    bilingual,
+)
 from .forms import FormSpec, get_form
 from .forms.fields import as_of, dates_before_birth, flatten_errors
 from .registry.documents import DocumentRecord
 from .rendering.context import template_context
 from .rendering.draft import mark_draft
 from .rendering.qr import qr_png
-from .signing.certify import SignatureRequest
 from .runtime import Services
+from .signing.certify import SignatureRequest
 from .webhooks import document_completed, document_issued
 
 log = logging.getLogger(__name__)
@@ -110,7 +118,9 @@ def issue(
     fingerprint = request_fingerprint(form_id, agency.id, raw)
     deadline = time.monotonic() + services.settings.idempotency_wait
     while True:
-        claim = services.registry.claim_key(idempotency_key, fingerprint, services.now(), services.instances.id)
+        now = services.now()
+        claim = services.registry.claim_key(idempotency_key, fingerprint, now, services.instances.id,
+                                            expired_before=now - dt.timedelta(hours=services.settings.idempotency_ttl_hours))
         if claim is None:
             break
         if claim.request_hash != fingerprint:

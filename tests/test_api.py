@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
@@ -160,7 +161,7 @@ def test_times_are_returned_with_their_offset(client):
     created = dt.datetime.fromisoformat(body["created_at"])
     issued = dt.datetime.fromisoformat(body["issued_at"])
     assert created.utcoffset() == dt.timedelta(0) and issued >= created
-    assert abs(dt.datetime.now(dt.timezone.utc) - issued) < dt.timedelta(minutes=5)
+    assert abs(dt.datetime.now(dt.UTC) - issued) < dt.timedelta(minutes=5)
 
 
 @pytest.mark.office  # a real signature, verified as valid
@@ -197,3 +198,28 @@ def test_json_nested_past_reason_is_a_400_not_a_500(client):
         value = [value]
     nested = {"form": "liaison-form", "data": {"department": value}}
     assert client.post("/api/v1/documents", json=nested).status_code == 400
+
+
+def test_an_idempotency_key_expires_after_its_time_and_is_pruned(client, services):
+    from service.housekeeping import Housekeeping
+
+    body = {"form": "liaison-form", "agency": "jc-market", "data": sample("liaison-form")}
+    first = client.post("/api/v1/documents", json=body, headers={"Idempotency-Key": "k-expiring"})
+    assert first.status_code == 201
+    real = services.clock
+    try:
+        services.clock = lambda: real() + dt.timedelta(hours=23)
+        assert client.post("/api/v1/documents", json=body, headers={"Idempotency-Key": "k-expiring"}).headers["Idempotent-Replayed"] == "true"
+        services.clock = lambda: real() + dt.timedelta(hours=25)  # CHENGNUO_IDEMPOTENCY_TTL_HOURS defaults to 24
+        again = client.post("/api/v1/documents", json=body, headers={"Idempotency-Key": "k-expiring"})
+        assert again.status_code == 201 and again.json["id"] != first.json["id"] and "Idempotent-Replayed" not in again.headers
+        services.clock = lambda: real() + dt.timedelta(hours=50)
+        Housekeeping(services).run_once()
+    finally:
+        services.clock = real
+    with services.registry.engine.connect() as conn:
+        from sqlalchemy import func, select
+
+        from service.registry.tables import idempotency_keys
+
+        assert conn.execute(select(func.count()).select_from(idempotency_keys)).scalar_one() == 0

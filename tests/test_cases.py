@@ -459,3 +459,16 @@ def test_a_retried_step_with_its_idempotency_key_is_taken_once(app, services, cl
     other = client.post(f"/api/v1/cases/{case['id']}/decision", json={"decision": "refuse", "reason": "x"}, headers={"Idempotency-Key": "d-1"})
     assert other.status_code == 409 and other.json["error"] == "idempotency_key_reused"
     assert client.post(f"/api/v1/cases/{case['id']}/decision", json={"decision": "grant"}).status_code == 409  # no key: the state says no
+
+
+def test_a_case_idempotency_key_expires_after_its_time(services, client, item):
+    body = {"agency": "jc-justice", "items": [item.id], "applicant": APPLICANT, "channel": "online", "received_on": "2026-11-02",
+            "commitment_type": "proof"}
+    first = client.post("/api/v1/cases", json=body, headers={"Idempotency-Key": "case-old"}).json
+    real = services.clock
+    try:
+        services.clock = lambda: real() + dt.timedelta(hours=25)
+        again = client.post("/api/v1/cases", json={**body, "channel": "mail"}, headers={"Idempotency-Key": "case-old"})
+    finally:
+        services.clock = real
+    assert again.status_code == 201 and again.json["id"] != first["id"] and "Idempotent-Replayed" not in again.headers

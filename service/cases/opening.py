@@ -3,6 +3,7 @@ agency's catalogue; safe to retry with an Idempotency-Key."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -82,6 +83,9 @@ def open_case(services: Services, principal: Principal, data: Mapping[str, Any],
             raise InvalidRequest("Idempotency-Key 须为 1–200 个可打印字符", "Idempotency-Key must be 1–200 printable characters")
         idempotency = (hashlib.sha256(f"{principal.kind}:{principal.id}\x1f{idempotency_key}".encode()).hexdigest(), _request_hash(data))
         earlier = services.cases.by_idempotency_key(idempotency[0])
+        if earlier is not None and earlier.created_at < services.now() - dt.timedelta(hours=services.settings.idempotency_ttl_hours):
+            services.cases.forget_key(earlier.id)  # expired: the key is free again
+            earlier = None
         if earlier is not None:
             return _replay(services, principal, earlier, idempotency[1])
     case, created = _create(services, principal, data, idempotency)

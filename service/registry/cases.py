@@ -146,6 +146,11 @@ class CaseStore:
             return earlier, False
         return self.get(case_id), True
 
+    def forget_key(self, case_id: str) -> None:
+        """The case's Idempotency-Key expired: another request may use it."""
+        with self.engine.begin() as conn:
+            conn.execute(update(cases).where(cases.c.id == case_id).values(idempotency_key=None))
+
     def by_idempotency_key(self, key: str) -> CaseRecord | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(cases).where(cases.c.idempotency_key == key)).first()

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import numbering
 from ..agencies import Agency
 from ..errors import Conflict, NotFound
+from . import numbering
 from .tables import documents, idempotency_keys, revisions
 
 ISSUED = ("awaiting_signatures", "completed")  # the states of a document that was issued and is not voided
@@ -263,15 +263,33 @@ class DocumentRegistry:
 
     # --- idempotency keys ------------------------------------------------------------------------
 
-    def claim_key(self, key: str, request_hash: str, now: dt.datetime, owner: str) -> IdempotencyClaim | None:
+    def claim_key(self, key: str, request_hash: str, now: dt.datetime, owner: str,
+                  expired_before: dt.datetime | None = None) -> IdempotencyClaim | None:
         """Claims ``key`` for this request of the process ``owner``; returns None if claimed, else the state
-        another request left."""
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(idempotency_keys).values(key=key, request_hash=request_hash, created_at=now, owner=owner))
-            return None
-        except IntegrityError:
-            return self.key_state(key)
+        another request left. A key claimed before ``expired_before`` has expired: it is claimed afresh, as if
+        it had never been used (its first document stays as it is)."""
+        for _ in range(2):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(idempotency_keys).values(key=key, request_hash=request_hash, created_at=now, owner=owner))
+                return None
+            except IntegrityError:
+                if expired_before is None or not self._drop_expired(key, expired_before):
+                    return self.key_state(key)
+        return self.key_state(key)
+
+    def _drop_expired(self, key: str, expired_before: dt.datetime) -> bool:
+        with self.engine.begin() as conn:
+            return bool(conn.execute(delete(idempotency_keys).where(idempotency_keys.c.key == key,
+                                                                    idempotency_keys.c.created_at < expired_before)).rowcount)
+
+    def prune_keys(self, expired_before: dt.datetime) -> int:
+        """Deletes the idempotency keys claimed before ``expired_before`` whose request finished (bound to a document
+        that is no longer issuing, or never bound); returns how many."""
+        finished = or_(idempotency_keys.c.document_id.is_(None),
+                       idempotency_keys.c.document_id.not_in(select(documents.c.id).where(documents.c.status == "issuing")))
+        with self.engine.begin() as conn:
+            return conn.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < expired_before, finished)).rowcount
 
     def key_state(self, key: str) -> IdempotencyClaim | None:
         with self.engine.connect() as conn:
