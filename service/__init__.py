@@ -76,7 +76,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                description="Issue numbered official forms of the 证明事项告知承诺制 and 信用承诺 reforms as PDFs.")
     api.init_app(docs)
     web.init_app(app, docs)
-    limiter = Limiter(key_func=client_address, app=app, storage_uri="memory://", headers_enabled=True, strategy="moving-window")
+    # With CHENGNUO_REDIS_URL every node counts against the same limits; should Redis be unreachable, each node
+    # falls back to counting in its own memory (and logs it) rather than failing requests.
+    limiter = Limiter(key_func=client_address, app=app, storage_uri=settings.redis_url or "memory://", headers_enabled=True,
+                      strategy="moving-window", in_memory_fallback_enabled=bool(settings.redis_url),
+                      key_prefix="chengnuo")
     for name in ("verifications_api", "public", "verify_pages", "signing_public_api", "signing_pages", "disclosure_api", "disclosure_pages"):
         limiter.limit(settings.public_rate_limit)(app.blueprints[name])
     # limit() returns the limited view; it must replace the registered one to take effect.

@@ -56,6 +56,7 @@ class Settings:
     secret_key: str = ""  # signs session cookies; default: generated once into the data folder
     public_rate_limit: str = "60 per minute"  # per client address, on verification and the public pages
     login_rate_limit: str = "10 per minute"  # per client address, on sign-in
+    redis_url: str = ""  # redis://host:port/db: rate limits shared by every node; default: each process counts alone
     trusted_proxies: int = 0  # proxies in front of the service whose X-Forwarded-For to believe
     webhook_key: str = ""  # seals webhook secrets at rest; default: generated once into the data folder
     webhook_timeout: float = 5.0  # seconds a receiver has to connect, and again to answer
