@@ -7,6 +7,7 @@ service at start with a ConfigurationError naming the variable.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -57,6 +58,7 @@ class Settings:
     public_rate_limit: str = "60 per minute"  # per client address, on verification and the public pages
     login_rate_limit: str = "10 per minute"  # per client address, on sign-in
     redis_url: str = ""  # redis://host:port/db: rate limits shared by every node; default: each process counts alone
+    id_hash_key: str = ""  # 64 hex characters keying ID hashes (certificates, the false-commitment record); default: the data folder's
     trusted_proxies: int = 0  # proxies in front of the service whose X-Forwarded-For to believe
     webhook_key: str = ""  # seals webhook secrets at rest; default: generated once into the data folder
     webhook_timeout: float = 5.0  # seconds a receiver has to connect, and again to answer
@@ -123,6 +125,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     if settings.env not in ENVIRONMENTS:
         raise ConfigurationError(f"CHENGNUO_ENV 必须是 {' 或 '.join(ENVIRONMENTS)}（现为 {settings.env!r}）",
                                  f"CHENGNUO_ENV must be {' or '.join(ENVIRONMENTS)}, not {settings.env!r}")
+    if settings.id_hash_key and not re.fullmatch(r"[0-9a-fA-F]{64}", settings.id_hash_key):
+        raise ConfigurationError("CHENGNUO_ID_HASH_KEY 应为 64 个十六进制字符（32 字节）", "CHENGNUO_ID_HASH_KEY must be 64 hex characters (32 bytes)")
     if settings.tsa_url and not settings.tsa_url.startswith(("http://", "https://")):
         raise ConfigurationError("CHENGNUO_TSA_URL 必须以 http:// 或 https:// 开头", "CHENGNUO_TSA_URL must start with http:// or https://")
     if not settings.base_url.startswith(("http://", "https://")):

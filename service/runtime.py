@@ -104,7 +104,8 @@ def persons_ca(settings: Settings) -> PersonsCA:
         passphrase = read_passphrase(passphrase_file) if passphrase_file else None
     except OSError:
         passphrase = None  # the CA then fails to open, and says so, when it is first used
-    return PersonsCA(p12, passphrase, id_hash_key(settings.data_dir))
+    key = bytes.fromhex(settings.id_hash_key) if settings.id_hash_key else id_hash_key(settings.data_dir)
+    return PersonsCA(p12, passphrase, key)
 
 
 def template_labels() -> dict[str, list[str]]:

@@ -472,3 +472,26 @@ def test_a_case_idempotency_key_expires_after_its_time(services, client, item):
     finally:
         services.clock = real
     assert again.status_code == 201 and again.json["id"] != first["id"] and "Idempotent-Replayed" not in again.headers
+
+
+def test_nodes_with_one_id_hash_key_find_the_same_applicant(tmp_path, pool, sandbox):
+    from service.cases.applicants import identity_key
+    from service.config import load_settings
+    from service.errors import ConfigurationError
+    from service.runtime import build_services
+
+    from .test_cases import APPLICANT as applicant
+
+    key = "ab" * 32
+    keys = []
+    for n in range(2):
+        settings = load_settings(environ={"CHENGNUO_DATA_DIR": str(tmp_path / f"node{n}"), "CHENGNUO_ID_HASH_KEY": key})
+        services = build_services(settings, converter=pool, sandbox=sandbox)
+        keys.append(identity_key(services.persons.id_hash, applicant))
+        services.instances.close()
+    assert keys[0] == keys[1]
+    alone = build_services(load_settings(environ={"CHENGNUO_DATA_DIR": str(tmp_path / "alone")}), converter=pool, sandbox=sandbox)
+    assert identity_key(alone.persons.id_hash, applicant) != keys[0]  # its own data folder's key: another record
+    alone.instances.close()
+    with pytest.raises(ConfigurationError, match="CHENGNUO_ID_HASH_KEY"):
+        load_settings(environ={"CHENGNUO_ID_HASH_KEY": "not-hex"})
