@@ -19,6 +19,7 @@ from .forms import CATALOGUE
 from .parties import PartyState, party_states
 from .registry.documents import DocumentRecord, RevisionRecord
 from .runtime import Services
+from .storage import verified
 
 MAX_QUERY_TEXT = 100
 
@@ -131,12 +132,18 @@ def registry_state(services: Services, record: DocumentRecord) -> RegistryState:
 
 
 def document_file(services: Services, principal: Principal, document_id: str, kind: str) -> tuple[DocumentRecord, bytes]:
-    """The issued PDF (``kind="pdf"``) or rendered DOCX; raises NotFound when not visible or not issued."""
+    """The issued PDF (``kind="pdf"``) or rendered DOCX; raises NotFound when not visible or not issued,
+    StoredFileCorrupt when the stored PDF is not the one registered, StorageUnavailable when the store cannot be read."""
     record = get_document(services, principal, document_id)
     if not record.issued:
         raise NotFound("该文书未签发或已作废，无法下载", f"document {document_id} is {record.status}; there is nothing to download",
                        code="document_not_available")
-    content = services.files.get(record.pdf_path if kind == "pdf" else record.docx_path)
+    if kind == "pdf":  # served only if it is the latest revision the registry recorded (its SHA-256)
+        revisions = services.registry.revisions(record.id)
+        content = verified(services.files.get(record.pdf_path), revisions[-1].sha256 if revisions else record.sha256 or "",
+                           record.pdf_path)
+    else:
+        content = services.files.get(record.docx_path)
     services.audit.record(actor=principal.actor, action="download", object=f"document:{record.id}", outcome="success",
                           detail={"serial": record.serial, "kind": kind})
     return record, content

@@ -13,6 +13,8 @@
     ├── Gone                           a signing link that has expired                                 → 410
     ├── Locked                         a signing link locked after too many wrong tries                → 423
     ├── ServiceBusy                    every verification worker busy and the queue full              → 503
+    ├── StorageUnavailable             the file store (folder, database, S3) cannot be reached         → 503
+    ├── StoredFileCorrupt              stored bytes whose SHA-256 is not the registered one; never served → 500
     ├── PipelineError                  a stage failed; the drawn number is voided with the reason
     │   ├── TemplateError              a DOCX template cannot be rendered                              → 500
     │   ├── ConversionError            LibreOffice failed on the document                              → 502
@@ -119,6 +121,19 @@ class ServiceBusy(ChengnuoError):
     def __init__(self, zh: str, en: str, *, code: str | None = None, retry_after: int = 5) -> None:
         super().__init__(zh, en, code=code)
         self.retry_after = retry_after
+
+
+class StorageUnavailable(ChengnuoError):
+    """The file store did not answer, or not completely: nothing is served, the client may retry."""
+
+    code = "storage_unavailable"
+    retry_after = 10
+
+
+class StoredFileCorrupt(ChengnuoError):
+    """A stored file's SHA-256 differs from the one the registry recorded: it is refused, not served."""
+
+    code = "stored_file_corrupt"
 
 
 class PipelineError(ChengnuoError):

@@ -31,7 +31,8 @@ def healthz() -> tuple[dict[str, Any], int]:
     except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
         log.warning("registry check failed: %s", exc)
         checks["registry"] = {"ok": False, "error": "registry unreachable"}
-    checks["storage"] = {"ok": svc.files.writable()}
+    stored = svc.files.healthy()
+    checks["storage"] = {"ok": stored, "kind": svc.settings.storage, **({} if stored else {"error": "file store unreachable"})}
     missing = [spec.template for spec in CATALOGUE.values() if not (svc.settings.templates_dir / spec.template).is_file()]
     checks["templates"] = {"ok": not missing, "missing": missing}
     checks["signing"] = svc.signing_health.check(svc.agencies.by_id.values())

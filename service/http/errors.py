@@ -29,6 +29,8 @@ from ..errors import (
     PdfTooLarge,
     PipelineError,
     ServiceBusy,
+    StorageUnavailable,
+    StoredFileCorrupt,
     TemplateError,
     TimestampUnavailable,
     Unauthorized,
@@ -53,6 +55,8 @@ STATUS: tuple[tuple[type[ChengnuoError], int], ...] = (
     (Locked, 423),
     (ConverterBusy, 429),
     (ServiceBusy, 503),
+    (StorageUnavailable, 503),
+    (StoredFileCorrupt, 500),
     (TimestampUnavailable, 503),
     (ConversionTimeout, 504),
     (ConversionError, 502),
@@ -110,7 +114,7 @@ def handle_chengnuo_error(error: ChengnuoError) -> Response:
     if status >= 500:
         log.error("%s: %s", error.code, error.en, exc_info=error.__cause__ is not None)
     response = error_response(status, error.code, error.message, getattr(error, "errors", None))
-    if isinstance(error, (ConverterBusy, ServiceBusy)):
+    if isinstance(error, (ConverterBusy, ServiceBusy, StorageUnavailable)):
         response.headers["Retry-After"] = str(error.retry_after)
     elif isinstance(error, Unauthorized):
         response.headers["WWW-Authenticate"] = 'Bearer realm="chengnuo"'

@@ -370,3 +370,14 @@ credit_export_rows = Table(
     Column("export_id", String(36), nullable=False, index=True),
     Column("exported_at", UTCDateTime(), nullable=False),
 )
+
+# Issued PDFs and rendered DOCX files when CHENGNUO_STORAGE=database (service/storage/database.py): the
+# bytes in the registry's own database, under the same relative path the folder store would use.
+stored_files = Table(
+    "stored_files",
+    metadata,
+    Column("path", String(300), primary_key=True),
+    Column("content", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
