@@ -18,6 +18,7 @@ from .errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production")
+STORAGES = ("folder", "database", "s3")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,11 @@ class Settings:
     data_dir: Path = Path("data")
     base_url: str = "http://127.0.0.1:8000"
     database_url: str = ""  # default: SQLite in the data folder
+    storage: str = "folder"  # where issued files live: folder (data_dir/files) | database (the registry's) | s3
+    s3_endpoint: str = ""  # an S3-compatible server's URL; default: AWS. Credentials: the usual AWS_* variables
+    s3_bucket: str = ""  # required with storage=s3; the operator creates it
+    s3_region: str = "us-east-1"
+    storage_timeout: float = 10.0  # seconds the store has to connect, and again to answer
     agencies_file: Path = PROJECT_ROOT / "config" / "agencies.toml"
     templates_dir: Path = PROJECT_ROOT / "templates"
     certs_dir: Path = PROJECT_ROOT / "certs"
@@ -125,6 +131,11 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     if settings.env not in ENVIRONMENTS:
         raise ConfigurationError(f"CHENGNUO_ENV 必须是 {' 或 '.join(ENVIRONMENTS)}（现为 {settings.env!r}）",
                                  f"CHENGNUO_ENV must be {' or '.join(ENVIRONMENTS)}, not {settings.env!r}")
+    if settings.storage not in STORAGES:
+        raise ConfigurationError(f"CHENGNUO_STORAGE 必须是 {'、'.join(STORAGES)} 之一（现为 {settings.storage!r}）",
+                                 f"CHENGNUO_STORAGE must be one of {', '.join(STORAGES)}, not {settings.storage!r}")
+    if settings.storage == "s3" and not settings.s3_bucket:
+        raise ConfigurationError("CHENGNUO_STORAGE=s3 需要 CHENGNUO_S3_BUCKET", "CHENGNUO_STORAGE=s3 needs CHENGNUO_S3_BUCKET")
     if settings.id_hash_key and not re.fullmatch(r"[0-9a-fA-F]{64}", settings.id_hash_key):
         raise ConfigurationError("CHENGNUO_ID_HASH_KEY 应为 64 个十六进制字符（32 字节）", "CHENGNUO_ID_HASH_KEY must be 64 hex characters (32 bytes)")
     if settings.tsa_url and not settings.tsa_url.startswith(("http://", "https://")):

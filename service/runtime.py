@@ -36,7 +36,7 @@ from .signing.issuance import PersonsCA, id_hash_key
 from .signing.keys import KeyStore
 from .signing.paths import PkiPaths, read_passphrase
 from .signing.timestamps import TimestampSource, development_tsa_fingerprints, timestamp_source
-from .storage.folder import FileStore
+from .storage import FileStore, make_store
 from .verifying.sandbox import SandboxSettings, VerificationSandbox
 from .webhooks.secretbox import SecretBox
 from . import workdays
@@ -163,7 +163,7 @@ def build_services(
         catalog=CatalogStore(engine),
         assistance=AssistanceStore(engine),
         cases=cases,
-        files=FileStore(settings.files_dir),
+        files=make_store(settings, engine),
         renderer=DocxRenderer(settings.templates_dir, labels=template_labels()),
         converter=converter,
         keys=keys,
