@@ -29,6 +29,7 @@ from .errors import (
     InvalidData,
     InvalidRequest,
     PipelineError,
+    StorageUnavailable,
     bilingual,
 )
 from .forms import FormSpec, get_form
@@ -203,7 +204,8 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
         lap("store")
     except ChengnuoError as exc:
         _void_failed(services, record, exc.message, principal, exc.code)
-        if isinstance(exc, (PipelineError, Conflict)):  # Conflict: an operator voided it meanwhile
+        # Conflict: an operator voided it meanwhile; StorageUnavailable: 503, the client may retry
+        if isinstance(exc, (PipelineError, Conflict, StorageUnavailable)):
             raise
         raise PipelineError(exc.zh, exc.en, code=exc.code) from exc
     except Exception as exc:

@@ -195,3 +195,15 @@ def test_an_s3_store_that_stops_answers_503_and_healthz_names_storage(request, t
     assert {"ok": False, "kind": "s3", "error": "file store unreachable"} == health.json["checks"]["storage"]
     with pytest.raises(StorageUnavailable):
         services.files.put("doc-2", "pdf", b"x", WHEN)
+
+
+@pytest.mark.parametrize("settings", ["s3"], indirect=True)
+def test_issuing_while_the_store_is_down_answers_503_and_voids_the_number(client, services):
+    server = S3Server().start()
+    services.files = S3Store(bucket=server.new_bucket(), endpoint=server.endpoint, region="us-east-1", timeout=1)
+    server.stop()
+    response = client.post("/api/v1/documents", json={"form": "liaison-form", "data": sample("liaison-form")})
+    assert (503, "storage_unavailable") == (response.status_code, response.json["error"])
+    assert response.headers["Retry-After"] == "10"
+    [voided] = services.registry.list(status="voided")
+    assert "the file store cannot be reached" in voided.void_reason
