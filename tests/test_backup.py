@@ -23,13 +23,19 @@ def services_on(url, data_dir, pool, sandbox):
     return build_services(settings, converter=pool, sandbox=sandbox)
 
 
+def shut(services) -> None:
+    """Lets go of the database; the converter and the verification workers are the session's, shared (not stopped)."""
+    services.instances.close()
+    services.registry.engine.dispose()
+
+
 def test_a_backup_restored_into_a_fresh_database_verifies_every_document_and_the_audit_chain(postgres, pg_url, tmp_path, pool, sandbox):
     old = services_on(pg_url, tmp_path / "old", pool, sandbox)
     issued = [issue(old, form, sample(form), principal=OPERATOR, agency_id="jc-justice").document
               for form in ("commitment-letter", "internal-verification", "liaison-form")]
     void(old, OPERATOR, issued[2].id, "填写错误")
     pdfs = {d.id: old.files.get(old.registry.get(d.id).pdf_path) for d in issued}
-    old.close()
+    shut(old)
 
     dump = tmp_path / "registry.dump"
     database = pg_url.rsplit("/", 1)[1]
@@ -48,4 +54,4 @@ def test_a_backup_restored_into_a_fresh_database_verifies_every_document_and_the
         assert verdicts == {issued[0].id: "valid", issued[1].id: "valid", issued[2].id: "invalid"}  # the voided one stays void
         assert all(new.files.get(new.registry.get(d.id).pdf_path) == pdfs[d.id] for d in issued)
     finally:
-        new.close()
+        shut(new)
