@@ -27,13 +27,13 @@ from .errors import (
     Conflict,
     Forbidden,
     InvalidData,
-    InvalidRequest,
     PipelineError,
     StorageUnavailable,
     bilingual,
 )
 from .forms import FormSpec, get_form
 from .forms.fields import as_of, dates_before_birth, flatten_errors
+from .idempotency import scoped_key
 from .registry.documents import DocumentRecord
 from .rendering.context import template_context
 from .rendering.draft import mark_draft
@@ -113,9 +113,7 @@ def issue(
         raise
     if idempotency_key is None:
         return _issue(services, form_id, raw, agency, request_id, principal, provenance=provenance)
-    if not 1 <= len(idempotency_key) <= 200 or not idempotency_key.isprintable():
-        raise InvalidRequest("Idempotency-Key 须为 1–200 个可打印字符", "Idempotency-Key must be 1–200 printable characters")
-    idempotency_key = f"{principal.kind}:{principal.id}\x1f{idempotency_key}"
+    idempotency_key = scoped_key(principal, idempotency_key)
     fingerprint = request_fingerprint(form_id, agency.id, raw)
     deadline = time.monotonic() + services.settings.idempotency_wait
     while True:

@@ -15,10 +15,10 @@ from ..auth.principal import Principal
 from ..errors import (
     Conflict,
     InvalidData,
-    InvalidRequest,
     NotFound,
     bilingual,
 )
+from ..idempotency import hashed_key
 from ..registry.cases import CaseRecord, NewDeadline
 from ..registry.catalog import CatalogItemRecord
 from ..runtime import Services
@@ -79,9 +79,7 @@ def open_case(services: Services, principal: Principal, data: Mapping[str, Any],
     not allow, a date in the future), InvalidRequest (a bad key), Conflict (a key reused with other data)."""
     idempotency = None
     if idempotency_key is not None:
-        if not 1 <= len(idempotency_key) <= 200 or not idempotency_key.isprintable():
-            raise InvalidRequest("Idempotency-Key 须为 1–200 个可打印字符", "Idempotency-Key must be 1–200 printable characters")
-        idempotency = (hashlib.sha256(f"{principal.kind}:{principal.id}\x1f{idempotency_key}".encode()).hexdigest(), _request_hash(data))
+        idempotency = (hashed_key(principal, idempotency_key), _request_hash(data))
         earlier = services.cases.by_idempotency_key(idempotency[0])
         if earlier is not None and earlier.created_at < services.now() - dt.timedelta(hours=services.settings.idempotency_ttl_hours):
             services.cases.forget_key(earlier.id)  # expired: the key is free again

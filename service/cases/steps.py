@@ -20,10 +20,10 @@ from ..errors import (
     Conflict,
     Forbidden,
     InvalidData,
-    InvalidRequest,
     NotFound,
     bilingual,
 )
+from ..idempotency import hashed_key
 from ..registry.cases import CaseRecord, Change
 from ..registry.documents import DocumentRecord
 from ..runtime import Services
@@ -126,9 +126,7 @@ def retry_safe(step: Callable[..., CaseRecord]) -> Callable[..., CaseRecord]:
     def run(services: Services, principal: Principal, case_id: str, *args: Any, idempotency_key: str | None = None) -> CaseRecord:
         if idempotency_key is None:
             return step(services, principal, case_id, *args)
-        if not 1 <= len(idempotency_key) <= 200 or not idempotency_key.isprintable():
-            raise InvalidRequest("Idempotency-Key 须为 1–200 个可打印字符", "Idempotency-Key must be 1–200 printable characters")
-        key = hashlib.sha256(f"{principal.kind}:{principal.id}\x1f{idempotency_key}".encode()).hexdigest()
+        key = hashed_key(principal, idempotency_key)
         fingerprint = hashlib.sha256(json.dumps([step.__name__, *args], sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
         case = readable_case(services, principal, case_id)
         seen = case.facts.get(REQUEST_KEYS, {}).get(key)

@@ -1,0 +1,21 @@
+"""An Idempotency-Key as the service keeps it: checked, and scoped to the caller who sent it (two callers may
+use the same key without meeting). Issuing, opening a case and a case's steps all read it here."""
+
+from __future__ import annotations
+
+import hashlib
+
+from .auth.principal import Principal
+from .errors import InvalidRequest
+
+
+def scoped_key(principal: Principal, key: str) -> str:
+    """``key`` scoped to ``principal``; raises InvalidRequest unless it is 1–200 printable characters."""
+    if not 1 <= len(key) <= 200 or not key.isprintable():
+        raise InvalidRequest("Idempotency-Key 须为 1–200 个可打印字符", "Idempotency-Key must be 1–200 printable characters")
+    return f"{principal.kind}:{principal.id}\x1f{key}"
+
+
+def hashed_key(principal: Principal, key: str) -> str:
+    """The scoped key's SHA-256, for a column of fixed width."""
+    return hashlib.sha256(scoped_key(principal, key).encode()).hexdigest()
