@@ -8,7 +8,6 @@ from flask import current_app, g
 
 from ..auth.http import require_principal
 from ..cases import assistance, inputs
-from ..errors import Forbidden
 from ..http.openapi import Blueprint
 from ..runtime import Services
 from .assistance_schemas import (
@@ -47,12 +46,7 @@ def show(request_id: str) -> dict[str, Any]:
     principal = require_principal()
     record = assistance.readable(services(), principal, request_id)
     request = assistance.request_document(services(), record)
-    fixed = None
-    if record.state == "open" and record.to_agency and principal.acts_for(record.to_agency):
-        try:
-            fixed = assistance.reply_fixed(services(), principal, request_id)
-        except Forbidden:
-            fixed = None
+    fixed = assistance.reply_fixed_if_answering(services(), principal, record)
     return {**record.__dict__, "request": {"form": request.form, "serial": request.serial, "number": request.number, **request.data},
             "reply_fixed": fixed}
 

@@ -20,7 +20,7 @@ from typing import Any
 from .. import issuing, voiding
 from ..agencies import Agency
 from ..auth.principal import Principal
-from ..errors import Conflict, InvalidData, NotFound, bilingual
+from ..errors import Conflict, Forbidden, InvalidData, NotFound, bilingual
 from ..registry.assistance import AssistanceRecord
 from ..registry.cases import CaseRecord, Change
 from ..registry.documents import DocumentRecord
@@ -101,6 +101,11 @@ def request_document(services: Services, record: AssistanceRecord) -> DocumentRe
     return services.registry.get(record.request_document_id)
 
 
+def _require_open(record: AssistanceRecord) -> None:
+    if record.state != "open":
+        raise Conflict("该协助请求已答复", "the assistance request has been answered already", code="assistance_answered")
+
+
 def _open_for(services: Services, principal: Principal, request_id: str, side: str) -> AssistanceRecord:
     record = readable(services, principal, request_id)
     agency = record.to_agency if side == "to" else record.from_agency
@@ -108,8 +113,7 @@ def _open_for(services: Services, principal: Principal, request_id: str, side: s
         raise Conflict("被请求部门不在本服务上，请由请求部门登记其书面答复", "the agency asked is not on this service: the asking agency "
                        "records its reply", code="assistance_outside")
     authorize_handle(principal, agency)
-    if record.state != "open":
-        raise Conflict("该协助请求已答复", "the assistance request has been answered already", code="assistance_answered")
+    _require_open(record)
     return record
 
 
@@ -120,6 +124,17 @@ def reply_fixed(services: Services, principal: Principal, request_id: str) -> di
     request = request_document(services, record).data
     return {"addressee": services.agencies.get(record.from_agency).name, "request_date": record.letter_date,
             "applicant": request["applicant"], "items": list(request["items"]), "request_number": record.number or ""}
+
+
+def reply_fixed_if_answering(services: Services, principal: Principal, record: AssistanceRecord) -> dict[str, Any] | None:
+    """``reply_fixed`` for a page or an answer that shows the request: only while it is open and ``principal`` may
+    answer it; None otherwise."""
+    if record.state != "open" or not record.to_agency or not principal.acts_for(record.to_agency):
+        return None
+    try:
+        return reply_fixed(services, principal, record.id)
+    except (Forbidden, Conflict):
+        return None
 
 
 def _finding_fields(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -171,8 +186,7 @@ def record_external_reply(services: Services, principal: Principal, request_id: 
     authorize_handle(principal, record.from_agency)
     if record.to_agency is not None:
         raise Conflict("被请求部门在本服务上，应由其在线答复", "the agency asked is on this service and answers here", code="assistance_on_service")
-    if record.state != "open":
-        raise Conflict("该协助请求已答复", "the assistance request has been answered already", code="assistance_answered")
+    _require_open(record)
     answer = _finding_fields(body)
     reply_date = step_day(body.get("reply_date"), services, "reply_date")
     values: dict[str, Any] = {**answer, "reply_number": body["reply_number"], "reply_date": reply_date.isoformat(),
@@ -194,8 +208,7 @@ def record_visit(services: Services, principal: Principal, request_id: str, body
     authorize_handle(principal, record.from_agency)
     if record.kind != "visit":
         raise Conflict("这是书面协助请求，不是派员调查核实", "this is a written request, not a visit", code="assistance_kind")
-    if record.state != "open":
-        raise Conflict("该协助请求已答复", "the assistance request has been answered already", code="assistance_answered")
+    _require_open(record)
     answer = _finding_fields(body)
     visited_on = step_day(body.get("reply_date"), services, "reply_date")
     staff = list(request_document(services, record).data.get("staff", []))

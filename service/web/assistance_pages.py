@@ -12,7 +12,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 
 from ..auth.http import csrf_token
 from ..cases import assistance, inputs
-from ..errors import ChengnuoError, Forbidden, InvalidData, PdfTooLarge
+from ..errors import ChengnuoError, InvalidData, PdfTooLarge
 from ..http.errors import status_of
 from . import formbuilder
 from .staff_pages import principal, services, signed_in_only
@@ -71,12 +71,7 @@ def _detail(request_id: str, status: int = 200, *, failed: str | None = None, va
             errors: dict[str, list[str]] | None = None, message: Any = None) -> tuple[str, int]:
     record = assistance.readable(services(), principal(), request_id)
     document = assistance.request_document(services(), record)
-    fixed = None
-    if record.state == "open" and record.to_agency and principal().acts_for(record.to_agency):
-        try:
-            fixed = assistance.reply_fixed(services(), principal(), request_id)
-        except (Forbidden, ChengnuoError):
-            fixed = None
+    fixed = assistance.reply_fixed_if_answering(services(), principal(), record)
     return _page("assistance_detail.html", status, record=record, document=document, fixed=fixed, forms=_forms(record), failed=failed,
                  values=values or {}, errors=errors or {}, message=message)
 
