@@ -12,11 +12,12 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 
 from ..errors import Conflict, NotFound
+from .rows import FromRow
 from .tables import assistance_requests
 
 
 @dataclass(frozen=True)
-class AssistanceRecord:
+class AssistanceRecord(FromRow):
     id: str
     case_id: str
     request_document_id: str
@@ -41,11 +42,6 @@ class AssistanceRecord:
     answered_by: str | None
     answered_at: dt.datetime | None
     created_at: dt.datetime
-
-    @classmethod
-    def from_row(cls, row: Any) -> AssistanceRecord:
-        m = row._mapping
-        return cls(**{name: m[name] for name in cls.__dataclass_fields__})
 
 
 def _not_found(request_id: str) -> NotFound:

@@ -18,11 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Conflict, NotFound
 from .documents import DocumentRecord
 from .numbering import next_value
+from .rows import FromRow
 from .tables import case_deadlines, cases, documents
 
 
 @dataclass(frozen=True)
-class DeadlineRecord:
+class DeadlineRecord(FromRow):
     id: int
     case_id: str
     agency: str
@@ -41,14 +42,9 @@ class DeadlineRecord:
     def overdue(self, today: dt.date) -> bool:
         return self.done_on is None and dt.date.fromisoformat(self.due_on) < today
 
-    @classmethod
-    def from_row(cls, row: Any) -> DeadlineRecord:
-        m = row._mapping
-        return cls(**{name: m[name] for name in cls.__dataclass_fields__})
-
 
 @dataclass(frozen=True)
-class CaseRecord:
+class CaseRecord(FromRow):
     id: str
     number: str
     agency: str
@@ -70,11 +66,6 @@ class CaseRecord:
     lock: int
     decided_on: str | None = None
     request_hash: str | None = None
-
-    @classmethod
-    def from_row(cls, row: Any) -> CaseRecord:
-        m = row._mapping
-        return cls(**{name: m[name] for name in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)

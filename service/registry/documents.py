@@ -18,13 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from ..agencies import Agency
 from ..errors import Conflict, NotFound
 from . import numbering
+from .rows import FromRow
 from .tables import documents, idempotency_keys, revisions
 
 ISSUED = ("awaiting_signatures", "completed")  # the states of a document that was issued and is not voided
 
 
 @dataclass(frozen=True)
-class RevisionRecord:
+class RevisionRecord(FromRow):
     document_id: str
     number: int
     sha256: str
@@ -35,14 +36,9 @@ class RevisionRecord:
     kind: str | None
     created_at: dt.datetime
 
-    @classmethod
-    def from_row(cls, row: Any) -> RevisionRecord:
-        m = row._mapping
-        return cls(**{name: m[name] for name in cls.__dataclass_fields__})
-
 
 @dataclass(frozen=True)
-class DocumentRecord:
+class DocumentRecord(FromRow):
     id: str
     serial: str
     form: str
@@ -69,11 +65,6 @@ class DocumentRecord:
     def issued(self) -> bool:
         """Issued and not voided: its files may be read and its parties may sign."""
         return self.status in ISSUED
-
-    @classmethod
-    def from_row(cls, row: Any) -> DocumentRecord:
-        m = row._mapping
-        return cls(**{name: m[name] for name in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Engine, case, insert, select, update
 
+from .rows import FromRow
 from .tables import signing_links
 
 MAX_FAILURES = 5
 
 
 @dataclass(frozen=True)
-class SigningLink:
+class SigningLink(FromRow):
     id: str
     token_hash: str
     document_id: str
@@ -29,11 +29,6 @@ class SigningLink:
     failures: int
     locked_at: dt.datetime | None
     used_at: dt.datetime | None
-
-    @classmethod
-    def from_row(cls, row: Any) -> SigningLink:
-        m = row._mapping
-        return cls(**{name: m[name] for name in cls.__dataclass_fields__})
 
 
 class SigningLinks:
