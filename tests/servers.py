@@ -1,6 +1,6 @@
-"""Real servers the tests start and stop themselves: PostgreSQL (installed by ``make test``), on loopback,
-in a throw-away folder, as the ``postgres`` user when the tests run as root (PostgreSQL refuses root);
-and the service itself, as ``make run`` starts it."""
+"""Real servers the tests start and stop themselves, on loopback: PostgreSQL (installed by ``make test``), in a
+throw-away folder, as the ``postgres`` user when the tests run as root (PostgreSQL refuses root); Redis; moto's
+S3-compatible server; Debian's haproxy; and the service itself, as ``make run`` starts it."""
 
 from __future__ import annotations
 
@@ -156,3 +156,113 @@ class RedisServer:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
+
+
+class S3Server:
+    """moto's S3-compatible server (``python -m moto.server``) in its own process. Clients need AWS credentials in
+    their environment, any will do (``S3Server.CREDENTIALS``)."""
+
+    CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> S3Server:
+        self.process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_for_port(self.port, self.process, "moto's S3 server")
+        return self
+
+    def new_bucket(self) -> str:
+        import boto3
+
+        name = f"chengnuo-{uuid.uuid4().hex[:12]}"
+        boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1", **_aws_keys()).create_bucket(Bucket=name)
+        return name
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+class HAProxyServer:
+    """Debian's haproxy in front of ``backends`` (``host:port``), as docs/deploy.md configures it: health checks
+    on /healthz, and retries only where no request reached a node."""
+
+    def __init__(self, backends: list[str], root: Path, *, check_interval: str = "1s") -> None:
+        self.backends, self.root, self.check_interval = backends, root, check_interval
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def config(self) -> str:
+        servers = "\n".join(f"    server node{n} {backend} check" for n, backend in enumerate(self.backends, 1))
+        return f"""global
+    maxconn 512
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 120s
+    timeout server 120s
+    option forwardfor
+    option http-server-close
+frontend chengnuo
+    bind 127.0.0.1:{self.port}
+    default_backend nodes
+backend nodes
+    balance roundrobin
+    option httpchk GET /healthz
+    http-check expect status 200
+    default-server inter {self.check_interval} fall 2 rise 2
+    retry-on conn-failure empty-response
+    retries 2
+{servers}
+"""
+
+    def start(self) -> HAProxyServer:
+        binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        if not Path(binary).exists():
+            pytest.fail("haproxy is not installed: `make test` installs it (Debian's haproxy package)")
+        self.root.mkdir(parents=True, exist_ok=True)
+        cfg = self.root / "haproxy.cfg"
+        cfg.write_text(self.config(), encoding="utf-8")
+        check = subprocess.run([binary, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
+        if check.returncode != 0:
+            raise RuntimeError(f"haproxy refused its configuration: {check.stdout}{check.stderr}")
+        # -db: in the foreground, not as a daemon, so that this object owns the process
+        self.process = subprocess.Popen([binary, "-db", "-f", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_for_port(self.port, self.process, "haproxy")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def _aws_keys() -> dict[str, str]:
+    """The test credentials, unless the environment has its own."""
+    if os.environ.get("AWS_ACCESS_KEY_ID"):
+        return {}
+    return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited at start (status {process.returncode})")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"{name} did not start within {timeout:.0f} s")

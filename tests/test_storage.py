@@ -1,5 +1,5 @@
 """The file stores: one contract for the folder, the database (SQLite and PostgreSQL) and S3 (moto's server on
-loopback, spoken to over real HTTP); documents issued and downloaded through the API with each; stored bytes
+loopback, tests/servers.py, spoken to over real HTTP); documents issued and downloaded through the API with each; stored bytes
 that differ from the registry are refused; an S3 server that stops answers 503, and /healthz names the check."""
 
 from __future__ import annotations
@@ -7,12 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import uuid
 from collections.abc import Iterator
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from sqlalchemy import update
 
 from service.config import load_settings
@@ -24,7 +21,7 @@ from service.storage.database import DatabaseStore
 from service.storage.s3 import S3Store
 
 from .conftest import sample
-from .servers import free_port
+from .servers import S3Server
 
 pytestmark = pytest.mark.doubles  # the stores are under test here; conversion and signing are tested end to end elsewhere
 
@@ -32,32 +29,11 @@ KINDS = ["folder", "database-sqlite", "database-postgresql", "s3"]
 WHEN = dt.datetime(2026, 11, 29, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
-class S3Server:
-    """moto's S3 on loopback, with the test credentials boto3 reads from the environment."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> S3Server:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def new_bucket(self) -> str:
-        name = f"chengnuo-{uuid.uuid4().hex[:12]}"
-        boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1").create_bucket(Bucket=name)
-        return name
-
-
 @pytest.fixture(scope="module", autouse=True)
 def aws_credentials() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        for name, value in S3Server.CREDENTIALS.items():
+            patch.setenv(name, value)
         patch.delenv("AWS_PROFILE", raising=False)
         yield
 

@@ -4,10 +4,11 @@ Each entry's ``hash`` is the SHA-256 of the canonical JSON of its fields, ``seq`
 previous entry's hash). Altering an entry breaks its hash; altering it *and* recomputing the hash breaks the
 next ``prev_hash``; removing entries leaves a gap in ``seq``. ``prev_hash`` is UNIQUE, so writers cannot fork
 the chain: the loser of a race gets an IntegrityError and retries on the new last entry (and writers are
-serialised anyway: a lock per process, ``flock`` on ``<head_file>.lock`` across processes).
+serialised anyway, ``locks.py``: a lock per process, and across processes a PostgreSQL advisory lock, or on
+SQLite ``flock`` on ``<head_file>.lock``).
 
-The chain cannot see its own end, so a head file outside the database says where it ends (``head.py``): it
-names each entry as pending before the entry commits and as committed after, so that a crash leaves both or
+The chain cannot see its own end, so a head outside the database says where it ends (``head.py``; a file, or
+an object in the nodes' shared bucket, ``head_object.py``): it names each entry as pending before the entry commits and as committed after, so that a crash leaves both or
 neither, and a real mismatch is recorded until an operator acknowledges it. Text is scrubbed of ID and mobile numbers (``masking.scrub``) and truncated before it is hashed.
 """
 
@@ -15,15 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import logging
 import math
-import os
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,10 +29,11 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import ChengnuoError, Conflict, bilingual
+from ..errors import Conflict, bilingual
 from ..masking import scrub
 from ..registry.tables import audit_log
-from .head import GENESIS, NOTHING, HeadFile, HeadState, MalformedHead, Mark, mismatch_seq, reconcile
+from .head import GENESIS, NOTHING, HeadFile, HeadState, HeadStore, MalformedHead, Mark, mismatch_seq, reconcile
+from .locks import AdvisoryLock, AuditLock, FileLock, contention
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 1000  # characters kept of any string in ``detail``
@@ -89,19 +88,32 @@ class AuditLog:
     """Offers ``record``, ``verify``, ``entries``, ``head_problem`` and ``acknowledge``; deliberately nothing that
     updates or deletes an entry."""
 
-    def __init__(self, engine: Engine, head_file: Path, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, engine: Engine, head: Path | HeadStore, clock: Callable[[], dt.datetime], *,
+                 lock: AuditLock | None = None) -> None:
+        """``head``: a file's path, or a HeadStore. ``lock``, by default: an advisory lock on PostgreSQL, else
+        ``flock`` beside the head file. Raises ValueError for a head outside the file system on SQLite without
+        a lock (``setup.make_audit_log`` chooses both from the settings)."""
         self.engine = engine
-        self.head = HeadFile(head_file)
+        self.head: HeadStore = HeadFile(head) if isinstance(head, Path) else head
         self.clock = clock
-        self._lock = threading.Lock()
+        if lock is None:
+            if engine.dialect.name == "postgresql":
+                lock = AdvisoryLock(engine)
+            elif isinstance(self.head, HeadFile):
+                lock = FileLock(self.head.path.with_name(self.head.path.name + ".lock"))
+            else:
+                raise ValueError("a head outside the file system on this database needs a lock")
+        self._lock = lock
 
     @property
-    def head_file(self) -> Path:
-        return self.head.path
+    def head_file(self) -> Path | None:
+        """The head's file; None when the head is an object in a bucket."""
+        return self.head.path if isinstance(self.head, HeadFile) else None
 
     def record(self, *, actor: str, action: str, object: str, outcome: str, detail: Mapping[str, Any] | None = None) -> AuditEntry:
         """Appends an entry. Raises ValueError for a naive clock, ChengnuoError (audit_contention) if all 50 attempts
-        lost the race, OSError if the head cannot be written (then the entry is not committed)."""
+        lost the race or the lock stayed taken, OSError or StorageUnavailable if the head cannot be read or written
+        (then the entry is not committed, or it is and the head names it pending: see ``head.py``)."""
         with self._exclusive():
             return self._append(self._reconciled(), actor=actor, action=action, object=object, outcome=outcome, detail=detail)
 
@@ -162,11 +174,11 @@ class AuditLog:
                 continue
             self.head.write(HeadState(Mark(seq, digest), None, None if acknowledge else state.broken))
             return AuditEntry(seq=seq, prev_hash=prev, hash=digest, **fields)
-        raise ChengnuoError("审计日志繁忙，记录未写入", "the audit log stayed busy; the entry was not recorded", code="audit_contention")
+        raise contention()
 
     def verify(self) -> AuditCheck:
         """Walks the chain in seq order, then checks its end against the head file, and reports a recorded mismatch
-        not yet acknowledged. Reports damage; raises OSError only."""
+        not yet acknowledged. Reports damage; raises OSError or StorageUnavailable when the head cannot be read."""
         with self._exclusive():  # the head and the last seq read together: a concurrent append is no false alarm
             raw = None
             try:
@@ -212,12 +224,9 @@ class AuditLog:
         with self.engine.connect() as conn:
             return [AuditEntry(**row._mapping) for row in conn.execute(query)]
 
-    @contextlib.contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """One writer (or verifier) at a time: threads by the lock, processes by flock on ``<head>.lock``."""
-        with self._lock, open(os.open(self.head_file.with_name(self.head_file.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)) as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
-            yield
+    def _exclusive(self) -> contextlib.AbstractContextManager[None]:
+        """One writer (or verifier) at a time, on every node sharing the chain (``locks.py``)."""
+        return self._lock.hold()
 
 
 def _bad(entries: int, seq: int | None, zh: str, en: str) -> AuditCheck:

@@ -1,4 +1,5 @@
-"""The head file: where the audit chain must end, kept outside the database.
+"""The head: where the audit chain must end, kept outside the database — in a file (``HeadFile``), or, for
+nodes on several machines, in an object of the S3 bucket they share (``head_object.py``).
 
 The chain cannot see its own end: deleting the last entries, or rewriting the last one, leaves a shorter
 chain that is perfectly consistent. The head file says where it ends. It is written in two phases
@@ -22,7 +23,7 @@ import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import bilingual
 
@@ -85,7 +86,21 @@ def parse(text: str) -> HeadState:
     return state
 
 
+class HeadStore(Protocol):
+    """Where the head is kept: a file (``HeadFile``) or an object in a bucket (``head_object.HeadObject``). Either
+    way a write replaces the whole head at once, so a reader, or a crash, sees the old state or the new one; and
+    a read after a write sees that write. Callers write one at a time (the audit log's lock)."""
+
+    def read(self) -> HeadState | None:
+        """None when there is no head yet; raises MalformedHead, and OSError or StorageUnavailable when it cannot be read."""
+
+    def write(self, state: HeadState) -> None:
+        """Raises OSError or StorageUnavailable when the head cannot be written."""
+
+
 class HeadFile:
+    """The head in a local file (``CHENGNUO_AUDIT_HEAD=file``): ``<data folder>/audit.head``."""
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
