@@ -12,7 +12,7 @@ from types import ModuleType
 from zoneinfo import ZoneInfo
 
 from .agencies import Agencies, load_agencies
-from .audit import AuditLog
+from .audit import AuditLog, make_audit_log
 from .auth.api_keys import ApiKeys
 from .auth.users import Users
 from .config import PROJECT_ROOT, Settings
@@ -180,7 +180,7 @@ def build_services(
         ),
         api_keys=ApiKeys(engine),
         users=Users(engine),
-        audit=AuditLog(engine, settings.data_dir / "audit.head", clock),
+        audit=make_audit_log(settings, engine, clock),
         metrics=Metrics(converter.status, lambda: cases.overdue_counts(clock().date())),
         clock=clock,
         webhooks=WebhookStore(engine),
