@@ -8,29 +8,28 @@ field path, and the others are imported: an item the agency does not have yet is
 a new version when its data changed, and is left alone when it did not. A dry run says all that and changes
 nothing. The import is audited as one entry with its counts and the versions it made.
 
-Bounds: ``MAX_BYTES`` per file, ``MAX_ROWS`` data rows, ``MAX_COLUMNS`` columns, ``MAX_UNZIPPED`` for what an
-XLSX unpacks to. A file over them is refused whole (413); an unreadable one names the problem on ``file`` (422).
+Bounds: ``MAX_BYTES`` per file, ``MAX_ROWS`` data rows, ``MAX_COLUMNS`` columns, and ``spreadsheets.MAX_UNZIPPED`` for
+what an XLSX unpacks to. A file over them is refused whole (413); an unreadable one names the problem on ``file`` (422).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import zipfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..auth.principal import Principal
 from ..errors import Conflict, FileTooLarge, InvalidData, bilingual
 from ..runtime import Services
+from ..spreadsheets import blank, cell_text, cell_yes_no, read_rows, unreadable
 from .catalog_use import authorize_manage, dump_item, load_item
 from .catalogue import KINDS, METHODS, CatalogItemSchema
 
 MAX_BYTES = 1024 * 1024
 MAX_ROWS = 500
 MAX_COLUMNS = 60
-MAX_UNZIPPED = 32 * 1024 * 1024
 OUTCOMES = ("added", "updated", "unchanged", "refused")
 
 
@@ -87,8 +86,6 @@ NOTES = {
     "area": "一般事项；列入 002 三、004 四排除领域的事项不得导入",
 }
 
-_YES = {"是", "可", "可以", "true", "yes", "y", "1"}
-_NO = {"否", "不可", "不可以", "false", "no", "n", "0"}
 _KIND_CODES = {zh: code for code, zh in KINDS.items()} | {code: code for code in KINDS}
 _METHOD_CODES = {zh: code for code, zh in METHODS.items()} | {code: code for code in METHODS}
 
@@ -144,59 +141,6 @@ class ImportReport:
 # --- reading the file -------------------------------------------------------------------------------
 
 
-def _unreadable(zh: str, en: str) -> InvalidData:
-    return InvalidData({"file": [bilingual(zh, en)]}, "文件无法导入", "the file cannot be imported")
-
-
-def _csv_rows(content: bytes) -> Iterable[list[Any]]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise _unreadable("CSV 文件的编码无法识别，请以 UTF-8 或 GB18030（Excel 的“CSV（逗号分隔）”）保存",
-                          "the CSV is neither UTF-8 nor GB18030")
-    if "\x00" in text:
-        raise _unreadable("不是 CSV 文本文件", "not a CSV text file")
-    try:
-        return list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise _unreadable(f"CSV 格式有误：{exc}", f"malformed CSV: {exc}") from None
-
-
-def _xlsx_rows(content: bytes) -> Iterable[tuple[Any, ...]]:
-    import openpyxl
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNZIPPED:
-                raise FileTooLarge(f"XLSX 文件解压后超过 {MAX_UNZIPPED // 1024 // 1024} MB",
-                                   f"the XLSX unpacks to more than {MAX_UNZIPPED // 1024 // 1024} MB", code="file_too_large")
-        book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except FileTooLarge:
-        raise
-    except Exception as exc:  # a library's many ways to fail on a damaged file; the cause goes nowhere near the client
-        raise _unreadable("不是有效的 XLSX 文件", "not a readable XLSX workbook") from exc
-    try:
-        sheet = book["事项目录"] if "事项目录" in book.sheetnames else book.worksheets[0]
-        rows = []
-        for row in sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True):
-            rows.append(row)
-            if len(rows) > MAX_ROWS + 50:  # blank rows are allowed, within reason
-                break
-        return rows
-    except Exception as exc:
-        raise _unreadable("XLSX 文件内容损坏，无法读取", "the XLSX workbook is damaged") from exc
-    finally:
-        book.close()
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 @dataclass(frozen=True)
 class Table:
     columns: tuple[Column | None, ...]  # by position
@@ -205,29 +149,12 @@ class Table:
 
 def read_table(content: bytes, filename: str | None = None) -> Table:
     """The file's header and rows. Raises FileTooLarge, and InvalidData on ``file`` for a file that cannot be read."""
-    if len(content) > MAX_BYTES:
-        raise FileTooLarge(f"文件超过 {MAX_BYTES // 1024} KB", f"the file is larger than {MAX_BYTES // 1024} KB", code="file_too_large")
-    if not content.strip():
-        raise _unreadable("文件为空", "the file is empty")
-    name = (filename or "").lower()
-    if content.startswith(b"\xd0\xcf\x11\xe0") or name.endswith(".xls"):
-        raise _unreadable("不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV", "old Excel (.xls) files are not read: save as .xlsx or CSV")
-    if content.startswith(b"PK\x03\x04"):
-        raw_rows = _xlsx_rows(content)
-    elif name.endswith(".xlsx"):
-        raise _unreadable("不是有效的 XLSX 文件", "not a readable XLSX workbook")
-    else:
-        raw_rows = _csv_rows(content)
-    numbered = [(number, tuple(cells)) for number, cells in enumerate(raw_rows, start=1) if not all(_blank(c) for c in cells)]
-    if not numbered:
-        raise _unreadable("文件中没有内容", "the file holds no rows")
+    numbered = read_rows(content, filename, max_bytes=MAX_BYTES, max_rows=MAX_ROWS, max_columns=MAX_COLUMNS, sheet_name="事项目录")
     (_, header), data = numbered[0], numbered[1:]
-    if len(header) > MAX_COLUMNS:
-        raise _unreadable(f"列数超过 {MAX_COLUMNS}", f"more than {MAX_COLUMNS} columns")
     columns: list[Column | None] = []
     unknown, repeated = [], []
     for cell in header:
-        if _blank(cell):
+        if blank(cell):
             columns.append(None)
             continue
         column = _BY_HEADER.get(_normal(str(cell)))
@@ -244,7 +171,7 @@ def read_table(content: bytes, filename: str | None = None) -> Table:
         raise InvalidData({"file": [bilingual("；".join(problems) + "（列名见导入模板）", "; ".join(english) + " (see the template)")]},
                           "表头有误", "the header row is wrong")
     if "name" not in {c.path for c in columns if c}:
-        raise _unreadable("缺少“事项名称”列", "the column 事项名称 (name) is missing")
+        raise unreadable("缺少“事项名称”列", "the column 事项名称 (name) is missing")
     if len(data) > MAX_ROWS:
         raise FileTooLarge(f"一次最多导入 {MAX_ROWS} 行，本文件有 {len(data)} 行", f"at most {MAX_ROWS} rows per import; the file has {len(data)}",
                            code="too_many_rows")
@@ -254,29 +181,16 @@ def read_table(content: bytes, filename: str | None = None) -> Table:
 # --- a row → an item's raw data -----------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    return str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
-
-
 def _cell(column: Column, value: Any) -> Any:
     """The cell as the item's field holds it; raises ValueError with the bilingual message."""
     if column.kind == "lines":
-        return [line.strip() for line in _text(value).split("\n") if line.strip()]
+        return [line.strip() for line in cell_text(value).split("\n") if line.strip()]
     if column.kind == "yesno":
-        if isinstance(value, bool):
-            return value
-        word = _text(value).lower()
-        if word in _YES or word in _NO:
-            return word in _YES
-        raise ValueError(bilingual("应填“是”或“否”", "must be 是 (yes) or 否 (no)"))
+        return cell_yes_no(value)
     if column.kind in ("count", "days"):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        text = _text(value)
+        text = cell_text(value)
         if text.isdigit():
             return int(text)
         if column.kind == "days":
@@ -284,11 +198,11 @@ def _cell(column: Column, value: Any) -> Any:
         raise ValueError(bilingual("应为整数（工作日数）", "must be a whole number of working days"))
     if column.kind in ("kind", "method"):
         codes, names = (_KIND_CODES, KINDS) if column.kind == "kind" else (_METHOD_CODES, METHODS)
-        text = _text(value)
+        text = cell_text(value)
         if text in codes or text.lower() in codes:
             return codes.get(text) or codes[text.lower()]
         raise ValueError(bilingual(f"只能是以下之一：{'、'.join(names.values())}", f"must be one of: {', '.join(names)}"))
-    return _text(value)
+    return cell_text(value)
 
 
 def row_item(columns: tuple[Column | None, ...], cells: tuple[Any, ...]) -> tuple[dict[str, Any], dict[str, list[str]]]:
@@ -297,7 +211,7 @@ def row_item(columns: tuple[Column | None, ...], cells: tuple[Any, ...]) -> tupl
     raw: dict[str, Any] = {}
     problems: dict[str, list[str]] = {}
     for column, value in zip(columns, cells, strict=False):
-        if column is None or _blank(value):
+        if column is None or blank(value):
             continue
         try:
             converted = _cell(column, value)

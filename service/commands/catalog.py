@@ -26,6 +26,7 @@ from .common import (
     EXIT_OK,
     operator_services,
     print_json,
+    progress_bar,
     read_json,
     report_error,
 )
@@ -93,12 +94,8 @@ def cmd_retire(args: argparse.Namespace) -> int:
 
 
 def _progress_bar(done: int, total: int) -> None:
-    if total < PROGRESS_FROM:
-        return
-    width = 30
-    filled = width * done // total
-    print(f"\r导入 / importing [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="\n" if done == total else "",
-          file=sys.stderr, flush=True)
+    if total >= PROGRESS_FROM:
+        progress_bar("导入 / importing", done, total, final=done == total)
 
 
 def cmd_import(args: argparse.Namespace) -> int:

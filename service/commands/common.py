@@ -41,12 +41,20 @@ def read_json(path: str, option: str = "--data") -> Any:
         raise InvalidData({option: [f"不是可读的 JSON 文件 / not a readable JSON file: {exc}"]}) from None
 
 
+def progress_bar(label: str, done: int, total: int, note: str = "", *, final: bool = False) -> None:
+    """One line on standard error, redrawn in place: ``label [#####.....] done/total note``."""
+    width = 30
+    filled = width * done // total if total else width
+    print(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {note}".rstrip().ljust(78), end="\n" if final else "",
+          file=sys.stderr, flush=True)
+
+
 @contextlib.contextmanager
-def operator_services() -> Iterator[Any]:
+def operator_services(**overrides: Any) -> Iterator[Any]:
     """The service's parts for one command, closed (LibreOffice, workers) however it ends."""
     from ..runtime import build_services
 
-    services = build_services(load_settings(converter_workers=1, verify_workers=1))
+    services = build_services(load_settings(**{"converter_workers": 1, "verify_workers": 1, **overrides}))
     try:
         yield services
     finally:
