@@ -27,6 +27,7 @@ from pathlib import Path
 
 from . import admin
 from .auth.principal import OPERATOR
+from .commands import batches as batch_commands
 from .commands import cases as case_commands
 from .commands import catalog as catalog_commands
 from .commands import credit as credit_commands
@@ -111,6 +112,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from waitress import create_server
 
     from . import create_app
+    from .batches.submit import resume_unfinished
     from .housekeeping import Housekeeping
     from .signing.timestamps import DEVELOPMENT_NOTE
     from .webhooks.delivery import Deliverer
@@ -128,6 +130,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem := services.audit.head_problem():
         log.error("the audit trail's head disagrees with the chain: %s (see /healthz; 'audit verify', then 'audit acknowledge')", problem)
     housekeeping.start()
+    if services.settings.batch_workers > 0:  # batch rows; the embedded queue forgets on restart: its rows are queued again
+        log.info("queued again the pending rows of unfinished batches: %d", resume_unfinished(services))
+        services.batch_queue.start_worker(services.settings.batch_workers)
     deliverer = Deliverer(services)  # webhook deliveries, from its own threads: never a request's
     deliverer.start()
     log.info("starting %d LibreOffice worker(s)…", settings.converter_workers)
@@ -410,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     case_commands.register(sub)
     credit_commands.register(sub)
     statistics_commands.register(sub)
+    batch_commands.register(sub)
     return parser
 
 

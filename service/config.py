@@ -19,6 +19,7 @@ from .errors import ConfigurationError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production")
 STORAGES = ("folder", "database", "s3")
+AUDIT_HEADS = ("file", "s3")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Settings:
     s3_bucket: str = ""  # required with storage=s3; the operator creates it
     s3_region: str = "us-east-1"
     storage_timeout: float = 10.0  # seconds the store has to connect, and again to answer
+    audit_head: str = "file"  # where the audit chain's head is kept: file (data_dir/audit.head) | s3 (the bucket's audit/head: nodes on several machines)
     agencies_file: Path = PROJECT_ROOT / "config" / "agencies.toml"
     templates_dir: Path = PROJECT_ROOT / "templates"
     certs_dir: Path = PROJECT_ROOT / "certs"
@@ -63,7 +65,14 @@ class Settings:
     secret_key: str = ""  # signs session cookies; default: generated once into the data folder
     public_rate_limit: str = "60 per minute"  # per client address, on verification and the public pages
     login_rate_limit: str = "10 per minute"  # per client address, on sign-in
-    redis_url: str = ""  # redis://host:port/db: rate limits shared by every node; default: each process counts alone
+    redis_url: str = ""  # redis://host:port/db: rate limits and the batch queue shared by every node; default: per process
+    batch_workers: int = 1  # threads of this process that issue batch rows (0: none; `python -m service worker` runs only them)
+    batch_chunk: int = 8  # rows per queue message (and per LibreOffice load when converting in bulk)
+    batch_max_rows: int = 5000  # rows in one batch
+    batch_max_bytes: int = 16 * 1024 * 1024  # an uploaded batch file, or a JSON batch
+    batch_retries: int = 40  # deliveries of one message before its rows are left pending (then: `batch resume`)
+    batch_message_seconds: float = 600.0  # the longest one message may take
+    batch_heartbeat_seconds: float = 15.0  # with Redis: a worker silent this long is dead, and its messages go back to the queue
     id_hash_key: str = ""  # 64 hex characters keying ID hashes (certificates, the false-commitment record); default: the data folder's
     trusted_proxies: int = 0  # proxies in front of the service whose X-Forwarded-For to believe
     webhook_key: str = ""  # seals webhook secrets at rest; default: generated once into the data folder
@@ -136,6 +145,11 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
                                  f"CHENGNUO_STORAGE must be one of {', '.join(STORAGES)}, not {settings.storage!r}")
     if settings.storage == "s3" and not settings.s3_bucket:
         raise ConfigurationError("CHENGNUO_STORAGE=s3 需要 CHENGNUO_S3_BUCKET", "CHENGNUO_STORAGE=s3 needs CHENGNUO_S3_BUCKET")
+    if settings.audit_head not in AUDIT_HEADS:
+        raise ConfigurationError(f"CHENGNUO_AUDIT_HEAD 必须是 {'、'.join(AUDIT_HEADS)} 之一（现为 {settings.audit_head!r}）",
+                                 f"CHENGNUO_AUDIT_HEAD must be one of {', '.join(AUDIT_HEADS)}, not {settings.audit_head!r}")
+    if settings.audit_head == "s3" and not settings.s3_bucket:
+        raise ConfigurationError("CHENGNUO_AUDIT_HEAD=s3 需要 CHENGNUO_S3_BUCKET", "CHENGNUO_AUDIT_HEAD=s3 needs CHENGNUO_S3_BUCKET")
     if settings.id_hash_key and not re.fullmatch(r"[0-9a-fA-F]{64}", settings.id_hash_key):
         raise ConfigurationError("CHENGNUO_ID_HASH_KEY 应为 64 个十六进制字符（32 字节）", "CHENGNUO_ID_HASH_KEY must be 64 hex characters (32 bytes)")
     if settings.tsa_url and not settings.tsa_url.startswith(("http://", "https://")):

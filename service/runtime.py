@@ -11,10 +11,12 @@ from pathlib import Path
 from types import ModuleType
 from zoneinfo import ZoneInfo
 
+from . import workdays
 from .agencies import Agencies, load_agencies
 from .audit import AuditLog, make_audit_log
 from .auth.api_keys import ApiKeys
 from .auth.users import Users
+from .batches.queue import BatchQueue
 from .config import PROJECT_ROOT, Settings
 from .converting import Converter
 from .converting.pool import ConverterPool, PoolSettings
@@ -22,6 +24,7 @@ from .errors import ConfigurationError
 from .forms import CATALOGUE
 from .metrics import Metrics
 from .registry.assistance import AssistanceStore
+from .registry.batches import BatchStore
 from .registry.cases import CaseStore
 from .registry.catalog import CatalogStore
 from .registry.db import make_engine
@@ -35,11 +38,14 @@ from .signing.health import SigningHealth
 from .signing.issuance import PersonsCA, id_hash_key
 from .signing.keys import KeyStore
 from .signing.paths import PkiPaths, read_passphrase
-from .signing.timestamps import TimestampSource, development_tsa_fingerprints, timestamp_source
+from .signing.timestamps import (
+    TimestampSource,
+    development_tsa_fingerprints,
+    timestamp_source,
+)
 from .storage import FileStore, make_store
 from .verifying.sandbox import SandboxSettings, VerificationSandbox
 from .webhooks.secretbox import SecretBox
-from . import workdays
 
 
 @dataclass
@@ -69,11 +75,14 @@ class Services:
     clock: Callable[[], dt.datetime]
     webhooks: WebhookStore
     webhook_secrets: SecretBox
+    batches: BatchStore
+    batch_queue: BatchQueue
 
     def now(self) -> dt.datetime:
         return self.clock()
 
     def close(self) -> None:
+        self.batch_queue.stop()
         self.instances.close()
         self.converter.stop()
         self.sandbox.stop()
@@ -154,7 +163,7 @@ def build_services(
     converter = converter or ConverterPool(pool_settings(settings), workdir=None)
     cases = CaseStore(engine)
 
-    return Services(
+    services = Services(
         settings=settings,
         agencies=agencies,
         registry=DocumentRegistry(engine),
@@ -185,4 +194,11 @@ def build_services(
         clock=clock,
         webhooks=WebhookStore(engine),
         webhook_secrets=SecretBox(settings.data_dir, settings.webhook_key),
+        batches=BatchStore(engine),
+        batch_queue=BatchQueue(settings),
     )
+    # the batch work is a use case of these services (it imports this module): imported once they exist
+    from .batches.work import issue_rows
+
+    services.batch_queue.bind(lambda batch_id, rows: issue_rows(services, batch_id, rows))
+    return services

@@ -99,6 +99,7 @@ def services(request, settings, pool: ConverterPool, sandbox: VerificationSandbo
     if doubled:
         svc.signer = UnsignedSigner()  # type: ignore[assignment]
     yield svc
+    svc.batch_queue.stop()
     svc.instances.close()
     svc.registry.engine.dispose()
 

@@ -4,14 +4,11 @@ once with the schemas in ``schemas.py`` (validation, answers and /api/openapi.js
 from __future__ import annotations
 
 from ..http.openapi import Api
-from . import admin, assistance, cases, catalog, credit, documents, forms, health, signing, verifications, webhooks
-from . import statistics
-from . import disclosure
+from . import admin, assistance, batches, cases, catalog, credit, disclosure, documents, forms, health, signing, statistics
+from . import verifications, webhooks
 
 
 def init_app(api: Api) -> None:
     for blueprint in (forms.bp, documents.bp, signing.bp, signing.public, verifications.bp, admin.bp, webhooks.bp, health.bp,
-                      catalog.bp, cases.bp, assistance.bp, credit.bp):
+                      catalog.bp, cases.bp, assistance.bp, credit.bp, statistics.bp, disclosure.bp, batches.bp):
         api.register_blueprint(blueprint)
-    api.register_blueprint(statistics.bp)
-    api.register_blueprint(disclosure.bp)

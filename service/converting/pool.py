@@ -27,10 +27,12 @@ from pathlib import Path
 
 from ..errors import ConversionError, ConversionTimeout, ConverterBusy
 from . import fontset
+from .priority import is_background
 
 log = logging.getLogger(__name__)
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+BACKGROUND_WAIT = 120.0  # seconds batch work waits for a converter before its message is retried later
 RECYCLE_DEFERRAL = 100  # conversions a worker due for recycling may go on while another restarts
 
 
@@ -167,6 +169,7 @@ class ConverterPool:
         self._next_index = 0
         self._replacing = 0  # workers stopped and not yet succeeded by a running one
         self._replacements: set[threading.Thread] = set()
+        self._background = 0  # background (batch) conversions holding or awaiting a worker
         self.most_replacing = 0  # the most at once, ever: recycling keeps it at 1 when no worker fails
         self.restarts = 0
         self.conversions = 0
@@ -270,6 +273,8 @@ class ConverterPool:
         when LibreOffice takes too long, ConversionError when it fails.
         """
         self.start()
+        if is_background():
+            return self._convert_in_background(docx)
         with self._lock:
             if self._waiting >= self.settings.queue_limit:
                 raise ConverterBusy("文档转换繁忙，请稍后重试", "all converters are busy and the queue is full; retry later")
@@ -279,6 +284,28 @@ class ConverterPool:
         finally:
             with self._lock:
                 self._waiting -= 1
+        return self._convert_with(worker, docx)
+
+    def _convert_in_background(self, docx: bytes) -> bytes:
+        """Batch work (``priority.background``): a worker only while no request waits for one, and at most all
+        workers but one. Raises ConverterBusy if none comes free within ``BACKGROUND_WAIT``."""
+        deadline = time.monotonic() + max(self.settings.queue_wait, BACKGROUND_WAIT)
+        share = max(1, self.settings.size - 1)
+        while True:
+            with self._lock:
+                if self._waiting == 0 and self._background < share:
+                    self._background += 1
+                    break
+            if time.monotonic() > deadline:
+                raise ConverterBusy("文档转换繁忙，请稍后重试", "no converter became free for batch work in time; retry later")
+            time.sleep(0.01)
+        try:
+            return self._convert_with(self._acquire(deadline), docx)
+        finally:
+            with self._lock:
+                self._background -= 1
+
+    def _convert_with(self, worker: _Worker, docx: bytes) -> bytes:
         healthy = True
         try:
             pdf = worker.convert(docx)
@@ -329,6 +356,7 @@ class ConverterPool:
             "workers": workers,
             "idle": self._idle.qsize(),
             "waiting": waiting,
+            "background": self._background,
             "size": self.settings.size,
             "conversions": self.conversions,
             "failures": self.failures,

@@ -76,7 +76,7 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = PARSER
     DEFAULT_LOCATION_CONTENT_TYPE_MAPPING: ClassVar[dict[str, str]] = {
         **flask_smorest.Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING, "pdf": "multipart/form-data",
-        "multipart": "multipart/form-data"}
+        "multipart": "multipart/form-data", "batch": "application/json"}
 
     def __init__(self, *args: Any, public: bool = False, rate_limited: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -62,7 +62,8 @@ def uploaded_pdf(request: Request, limit: int) -> bytes:
 
 
 class Parser(FlaskParser):
-    __location_map__: ClassVar[dict[str, Any]] = {**FlaskParser.__location_map__, "pdf": "load_pdf", "multipart": "load_multipart"}
+    __location_map__: ClassVar[dict[str, Any]] = {**FlaskParser.__location_map__, "pdf": "load_pdf", "multipart": "load_multipart",
+                                                     "batch": "load_batch"}
 
     def _raw_load_json(self, req: Request) -> Any:
         return json_body(req)
@@ -72,6 +73,13 @@ class Parser(FlaskParser):
 
     def load_multipart(self, req: Request, schema: Schema) -> Any:
         return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
+
+    def load_batch(self, req: Request, schema: Schema) -> Any:
+        """A batch: JSON, or a multipart upload with its form fields; either up to the batch limit, not the request one."""
+        req.max_content_length = current_app.extensions["chengnuo"].settings.batch_max_bytes + MULTIPART_ROOM
+        if req.mimetype == "multipart/form-data":
+            return self.load_multipart(req, schema)
+        return self.load_json(req, schema)
 
     def handle_error(self, error: ValidationError, req: Request, schema: Schema, *, error_status_code: int | None,
                      error_headers: Any) -> NoReturn:

@@ -381,3 +381,37 @@ stored_files = Table(
     Column("size", Integer, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
 )
+
+# Bulk issuing (service/batches/): a batch of rows of one form for one agency, issued by queue workers on any node.
+# The caller is kept as it was when the batch was made, so that every row is issued with its rights, and audited as it.
+batches = Table(
+    "batches",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("form", String(64), nullable=False),
+    Column("agency", String(64), nullable=False, index=True),
+    Column("principal", JSON, nullable=False),  # {kind, id, name, role, agencies, forms}
+    Column("source", String(8), nullable=False),  # json | csv | xlsx
+    Column("filename", String(200), nullable=True),
+    Column("total", Integer, nullable=False),
+    Column("status", String(12), nullable=False),  # running | finished
+    Column("idempotency_key", String(200), nullable=True, unique=True),
+    Column("request_hash", String(64), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=True),  # the first row a worker took up
+    Column("finished_at", UTCDateTime(), nullable=True),
+)
+
+batch_rows = Table(
+    "batch_rows",
+    metadata,
+    Column("batch_id", String(36), primary_key=True),
+    Column("row", Integer, primary_key=True),  # as the file numbers it (CSV/XLSX), or 1… for JSON
+    Column("data", JSON, nullable=False),
+    Column("status", String(10), nullable=False),  # pending | done | failed
+    Column("document_id", String(36), nullable=True),
+    Column("errors", JSON, nullable=True),  # {field path: [message]}
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_batch_rows_status", "batch_id", "status"),
+)

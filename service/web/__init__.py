@@ -5,10 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from ..http.openapi import Api
-from . import account, assistance_pages, case_pages, catalog_pages, clerk, public, signing_pages, verify_pages
-from . import credit_pages
-from . import statistics_pages
-from . import disclosure_pages
+from . import account, assistance_pages, batch_pages, case_pages, catalog_pages, clerk, credit_pages, disclosure_pages, public
+from . import signing_pages, statistics_pages, verify_pages
 
 
 def init_app(app: Flask, docs: Api) -> None:
@@ -24,3 +22,4 @@ def init_app(app: Flask, docs: Api) -> None:
     app.register_blueprint(statistics_pages.bp)
     app.register_blueprint(credit_pages.bp)
     app.register_blueprint(disclosure_pages.bp)
+    app.register_blueprint(batch_pages.bp)

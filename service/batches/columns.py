@@ -1,0 +1,267 @@
+"""A form's fields as spreadsheet columns, the per-form templates, and a row's cells turned back into the form's data.
+
+Each column is one field by its data path (``applicant.name``), headed by its Chinese label and the path
+(``申请人·姓名（applicant.name）``); an upload may head a column with either, or both. A list of texts (``consequences``)
+is one cell, one entry per line; a list of groups has a column per entry and field (``items.1.name`` …). Cells are
+taken as typed: the form's schema validates each row when it is issued, and a bad row is reported with its errors.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import itertools
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import Schema, fields
+
+from ..config import PROJECT_ROOT
+from ..errors import InvalidData, bilingual
+from ..forms import FormSpec
+from ..spreadsheets import blank, cell_text, cell_yes_no, unreadable
+
+GROUP_ROWS_IN_TEMPLATE = 3  # columns offered per list of groups in a template; an upload may have more
+_HEADER = re.compile(r"^(?P<label>.*?)\s*[（(]\s*(?P<path>[A-Za-z_][\w.]*)\s*[)）]\s*$")
+_INDEXED = re.compile(r"^(?P<list>[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*)\.(?P<index>\d+)\.(?P<rest>[A-Za-z_][\w.]*)$")
+
+
+@dataclass(frozen=True)
+class Column:
+    path: str  # the data path; ``list.#.field`` for a field of a list of groups
+    label: str  # 申请人·姓名
+    kind: str  # text | lines | yesno | date | number
+    required: bool
+    description: str = ""
+
+    def header(self, index: int | None = None) -> str:
+        path, label = self.path, self.label
+        if index is not None:
+            path, label = path.replace("#", str(index)), label.replace("#", str(index))
+        return f"{label}（{path}）"
+
+
+def _kind(f: fields.Field) -> str:
+    if isinstance(f, fields.Boolean):
+        return "yesno"
+    if isinstance(f, fields.Date):
+        return "date"
+    if isinstance(f, fields.Integer):
+        return "number"
+    return "text"
+
+
+def _walk(schema: Schema, path: str, label: str) -> Iterator[Column]:
+    for name, f in schema.fields.items():
+        meta = f.metadata or {}
+        title = meta.get("title", name)
+        child_path, child_label = f"{path}{name}", f"{label}{title}"
+        description = meta.get("description", "")
+        if isinstance(f, fields.Nested):
+            nested = f.schema if isinstance(f.schema, Schema) else f.schema()
+            yield from _walk(nested, f"{child_path}.", f"{child_label}·")
+        elif isinstance(f, fields.List) and isinstance(f.inner, fields.Nested):
+            inner = f.inner.schema if isinstance(f.inner.schema, Schema) else f.inner.schema()
+            yield from _walk(inner, f"{child_path}.#.", f"{child_label}（第#项）·")
+        elif isinstance(f, fields.List):
+            yield Column(child_path, child_label, "lines", bool(f.required), description or "每行一项 / one entry per line")
+        else:
+            yield Column(child_path, child_label, _kind(f), bool(f.required), description)
+
+
+def columns(spec: FormSpec) -> list[Column]:
+    return list(_walk(spec.schema(), "", ""))
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"\s+", "", text).replace("（", "(").replace("）", ")").lower()
+
+
+def _lookup(spec: FormSpec) -> dict[str, Column]:
+    found: dict[str, Column] = {}
+    for column in columns(spec):
+        found[_normal(column.path)] = column
+        if "#" not in column.path:
+            found[_normal(column.label)] = column
+    return found
+
+
+@dataclass(frozen=True)
+class Heading:
+    column: Column
+    path: str  # the data path of this cell: ``items.0.name`` for the first entry of a list of groups
+
+
+def read_header(spec: FormSpec, header: Sequence[Any]) -> list[Heading | None]:
+    """The header row's columns; raises InvalidData on ``file`` naming unknown and repeated columns."""
+    lookup = _lookup(spec)
+    result: list[Heading | None] = []
+    unknown, repeated, seen = [], [], set()
+    for cell in header:
+        if blank(cell):
+            result.append(None)
+            continue
+        text = cell_text(cell)
+        match = _HEADER.match(text)
+        key = match["path"] if match else text
+        heading = None
+        if (column := lookup.get(_normal(key))) is not None:
+            heading = Heading(column, column.path)
+        elif (indexed := _INDEXED.match(key)) and int(indexed["index"]) >= 1:
+            column = lookup.get(_normal(f"{indexed['list']}.#.{indexed['rest']}"))
+            if column is not None:
+                heading = Heading(column, f"{indexed['list']}.{int(indexed['index']) - 1}.{indexed['rest']}")
+        shown = "".join(c for c in text if c.isprintable())[:60]
+        if heading is None:
+            unknown.append(shown)
+        elif heading.path in seen:
+            repeated.append(shown)
+        else:
+            seen.add(heading.path)
+        result.append(heading)
+    if unknown or repeated:
+        zh = ([f"未知的列：{'、'.join(unknown)}"] if unknown else []) + ([f"重复的列：{'、'.join(repeated)}"] if repeated else [])
+        en = ([f"unknown columns: {', '.join(unknown)}"] if unknown else []) + ([f"repeated columns: {', '.join(repeated)}"] if repeated else [])
+        raise InvalidData({"file": [bilingual("；".join(zh) + f"（列名见 {spec.id} 的批量模板）", "; ".join(en) + f" (see the batch template of {spec.id})")]},
+                          "表头有误", "the header row is wrong")
+    if not any(result):
+        raise unreadable("第一行应为列名", "the first row must name the columns")
+    return result
+
+
+def _cell(column: Column, value: Any) -> Any:
+    """Raises ValueError with the bilingual message."""
+    if column.kind == "lines":
+        return [line.strip() for line in cell_text(value).split("\n") if line.strip()]
+    if column.kind == "yesno":
+        return cell_yes_no(value)
+    if column.kind == "date":
+        if isinstance(value, dt.datetime):
+            return value.date().isoformat()
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return cell_text(value).replace("/", "-")
+    if column.kind == "number":
+        text = cell_text(value)
+        return int(text) if text.lstrip("-").isdigit() else text
+    return cell_text(value)
+
+
+def _put(data: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    target: Any = data
+    for part, following in itertools.pairwise(parts):
+        if isinstance(target, list):
+            index = int(part)
+            while len(target) <= index:
+                target.append({})
+            target = target[index]
+            continue
+        target = target.setdefault(part, [] if following.isdigit() else {})
+    if isinstance(target, list):
+        index = int(parts[-1])
+        while len(target) <= index:
+            target.append({})
+        target[index] = value
+    else:
+        target[parts[-1]] = value
+
+
+def row_data(headings: Sequence[Heading | None], cells: Sequence[Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """A row's data (empty cells left out, for the schema to require or default) and the cells that could not be read."""
+    data: dict[str, Any] = {}
+    problems: dict[str, list[str]] = {}
+    for heading, value in zip(headings, cells, strict=False):
+        if heading is None or blank(value):
+            continue
+        try:
+            _put(data, heading.path, _cell(heading.column, value))
+        except ValueError as exc:
+            problems[heading.path] = [str(exc)]
+    for key, value in list(data.items()):
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            data[key] = [entry for entry in value if entry]
+    return data, problems
+
+
+# --- the templates ------------------------------------------------------------------------------
+
+
+def _sample(spec: FormSpec) -> Mapping[str, Any]:
+    try:
+        return json.loads((PROJECT_ROOT / "samples" / f"{spec.id}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _example(sample: Mapping[str, Any], path: str) -> str:
+    value: Any = sample
+    for part in path.split("."):
+        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        elif isinstance(value, Mapping) and part in value:
+            value = value[part]
+        else:
+            return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "\n".join(str(v) for v in value)
+    return "" if isinstance(value, (dict, list)) else str(value)
+
+
+def _template_columns(spec: FormSpec) -> list[tuple[str, Column, str]]:
+    """(header, column, data path) in template order."""
+    out = []
+    for column in columns(spec):
+        if "#" in column.path:
+            out.extend((column.header(i), column, column.path.replace("#", str(i - 1))) for i in range(1, GROUP_ROWS_IN_TEMPLATE + 1))
+        else:
+            out.append((column.header(), column, column.path))
+    return out
+
+
+def template(spec: FormSpec, kind: str) -> bytes:
+    """The batch template of a form: ``csv`` (UTF-8 with BOM, so that Excel opens it right; the header and the sample
+    row) or ``xlsx`` (the same, and a sheet that explains each column). Raises InvalidData for another kind."""
+    sample = _sample(spec)
+    layout = _template_columns(spec)
+    headers = [header for header, _, _ in layout]
+    example = [_example(sample, path) for _, _, path in layout]
+    if kind == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(headers)
+        if any(example):
+            writer.writerow(example)
+        return "\ufeff".encode() + out.getvalue().encode("utf-8")
+    if kind == "xlsx":
+        import openpyxl
+        from openpyxl.styles import Alignment, Font
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.title = "批量签发"
+        sheet.append(headers)
+        if any(example):
+            sheet.append(example)
+        for index, header in enumerate(headers, start=1):
+            sheet.cell(row=1, column=index).font = Font(bold=True)
+            sheet.column_dimensions[openpyxl.utils.get_column_letter(index)].width = min(40, max(12, len(header) + 4))
+        sheet.freeze_panes = "A2"
+        notes = book.create_sheet("填写说明")
+        notes.append(["列名", "字段代码", "是否必填", "填写说明", "示例"])
+        for header, column, path in layout:
+            notes.append([header, path, "必填" if column.required else "选填", column.description, _example(sample, path)])
+        for letter, width in zip("ABCDE", (34, 28, 10, 60, 40), strict=True):
+            notes.column_dimensions[letter].width = width
+        for row in notes.iter_rows(min_row=2):
+            row[3].alignment = row[4].alignment = Alignment(wrap_text=True)
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
+    raise InvalidData({"format": [bilingual("只能是 csv 或 xlsx", "must be csv or xlsx")]})
