@@ -7,6 +7,10 @@ import copy
 import csv
 import hashlib
 import io
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import zipfile
@@ -17,11 +21,12 @@ import pytest
 from service.batches import columns, submit
 from service.batches.queue import RetryLater
 from service.batches.work import issue_rows
+from service.config import load_settings
 from service.forms import get_form
 from service.runtime import build_services
 
 from . import sigcheck
-from .conftest import keyed_client, sample
+from .conftest import ROOT, keyed_client, sample
 
 pytestmark = pytest.mark.doubles  # the rules and the bookkeeping; one batch is issued for real (marked office)
 
@@ -230,3 +235,51 @@ def test_a_batch_issued_for_real_gives_signed_pdfs_that_pdfsig_accepts(client, w
         report = sigcheck.pdfsig(archive.read(name), nss)
         assert report["agency"]["Signature Validation"] == "Signature is Valid."
         assert report["agency"]["Certificate Validation"] == "Certificate is Trusted."
+
+
+@pytest.mark.office
+def test_the_command_line_issues_a_csv_with_a_progress_bar_and_its_archive_matches_the_registry(tmp_path, services):
+    env = {**os.environ, "CHENGNUO_DATA_DIR": str(tmp_path / "cli-data")}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "service", *args], check=False, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=300)
+
+    template = tmp_path / "t.csv"
+    assert run("batch", "template", "commitment-letter", "--format", "csv", "--out", str(template)).returncode == 0
+    header, example = list(csv.reader(io.StringIO(template.read_text(encoding="utf-8-sig"))))
+    name = header.index("申请人·姓名（applicant.name）")
+    rows = [header] + [[f"批量{i}" if j == name else cell for j, cell in enumerate(example)] for i in range(4)]
+    rows[3][header.index("申请人·联系方式（applicant.phone）")] = "12"
+    source = tmp_path / "名单.csv"
+    with source.open("w", encoding="utf-8-sig", newline="") as out:
+        csv.writer(out).writerows(rows)
+    done = run("batch", "submit", str(source), "--form", "commitment-letter", "--agency", "jc-justice")
+    assert done.returncode == 1, done.stderr  # one row failed
+    assert "批量签发 / issuing [" in done.stderr and "4/4" in done.stderr
+    assert "第 4 行 / row 4：applicant.phone" in done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["done"], summary["failed"], summary["status"]) == (3, 1, "finished")
+    out = tmp_path / "batch.zip"
+    assert run("batch", "archive", summary["id"], "--out", str(out)).returncode == 0
+    archive = zipfile.ZipFile(out)
+    manifest = list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode("utf-8-sig"))))
+    registry = build_services(load_settings(environ={"CHENGNUO_DATA_DIR": str(tmp_path / "cli-data")}), converter=services.converter,
+                              sandbox=services.sandbox)
+    try:
+        for line in manifest:
+            if line["status"] == "done":
+                record = registry.registry.get(line["document_id"])
+                assert record.sha256 == line["sha256"] == hashlib.sha256(archive.read(f"{int(line['row']):05d}-{line['serial']}.pdf")).hexdigest()
+                assert record.number == line["number"] and record.status in ("completed", "awaiting_signatures")
+    finally:
+        registry.batch_queue.stop()
+        registry.instances.close()
+        registry.registry.engine.dispose()
+    assert [m["status"] for m in manifest] == ["done", "done", "failed", "done"]
+
+
+def test_a_separate_worker_needs_the_shared_queue(tmp_path):
+    env = {**os.environ, "CHENGNUO_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run([sys.executable, "-m", "service", "worker"], check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "CHENGNUO_REDIS_URL" in result.stderr

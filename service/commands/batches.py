@@ -33,6 +33,7 @@ from ..spreadsheets import kind_of
 from .common import EXIT_FAILED, EXIT_OK, operator_services, print_json, progress_bar
 
 BATCH_CONVERTERS = 2  # LibreOffice workers for a batch run from the command line
+BATCH_THREADS = 3  # rows issued at once from the command line: one more than the converters, to keep them busy
 
 
 def _summary(p: progress.Progress) -> dict[str, Any]:
@@ -53,11 +54,12 @@ def _watch(services: Any, batch_id: str) -> progress.Progress:
         time.sleep(0.5)
 
 
-def _finish(services: Any, batch_id: str, wait: bool) -> int:
+def _finish(services: Any, batch_id: str, wait: bool, threads: int) -> int:
     if not wait:
         print_json(_summary(progress.progress(services, OPERATOR, batch_id)))
         return EXIT_OK
-    services.batch_queue.start_worker(max(1, services.settings.batch_workers) if not services.batch_queue.shared else 0)
+    if not services.batch_queue.shared:  # with Redis the nodes' workers issue the rows; this command watches
+        services.batch_queue.start_worker(threads)
     p = _watch(services, batch_id)
     for failure in p.failures:
         for path, messages in failure.errors.items():
@@ -89,7 +91,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
                                idempotency_key=args.key)
         print(f"批次 / batch {result.batch.id}: {result.batch.total} 行 rows" + ("（已提交过 / submitted before）" if result.replayed else ""),
               file=sys.stderr)
-        return _finish(services, result.batch.id, not args.no_wait)
+        return _finish(services, result.batch.id, not args.no_wait, args.threads)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -102,7 +104,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     with operator_services(converter_workers=BATCH_CONVERTERS) as services:
         progress.get_batch(services, OPERATOR, args.batch_id)
         print(f"重新排队 / queued again: {submit.resume(services, args.batch_id)} 行 rows", file=sys.stderr)
-        return _finish(services, args.batch_id, not args.no_wait)
+        return _finish(services, args.batch_id, not args.no_wait, args.threads)
 
 
 def cmd_archive(args: argparse.Namespace) -> int:
@@ -151,6 +153,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--agency")
     p.add_argument("--key", help="an Idempotency-Key: the same key and file give the same batch")
     p.add_argument("--no-wait", action="store_true", help="queue the rows and return (with Redis: the nodes' workers issue them)")
+    p.add_argument("--threads", type=int, default=BATCH_THREADS, help="without Redis: rows this command issues at once")
     p.set_defaults(func=cmd_submit)
     p = batch.add_parser("status", help="a batch's progress")
     p.add_argument("batch_id")
@@ -158,6 +161,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = batch.add_parser("resume", help="queue a batch's pending rows again")
     p.add_argument("batch_id")
     p.add_argument("--no-wait", action="store_true")
+    p.add_argument("--threads", type=int, default=BATCH_THREADS, help="without Redis: rows this command issues at once")
     p.set_defaults(func=cmd_resume)
     p = batch.add_parser("archive", help="the ZIP of a batch's PDFs and manifest.csv")
     p.add_argument("batch_id")
