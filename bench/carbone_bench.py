@@ -515,9 +515,8 @@ def ensure_carbone(deadline: Deadline) -> str:
         raise BenchError("Carbone needs Node.js and npm (apt-get install nodejs npm)")
     print(f"installing {CARBONE_SPEC} into {CARBONE_CACHE.relative_to(ROOT)}/ …", flush=True)
     CARBONE_CACHE.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([npm, "install",  # noqa: PLW1510 - the return code is read below "--prefix", str(CARBONE_CACHE), "--no-audit", "--no-fund",
-                             "--loglevel=error", CARBONE_SPEC], capture_output=True, text=True,
-                            timeout=deadline.left(600))
+    result = subprocess.run([npm, "install", "--prefix", str(CARBONE_CACHE), "--no-audit", "--no-fund", "--loglevel=error", CARBONE_SPEC],
+                            check=False, capture_output=True, text=True, timeout=deadline.left(600))
     version = _carbone_installed_version()
     if result.returncode != 0 or not version:
         raise BenchError(f"npm install {CARBONE_SPEC} failed:\n{result.stderr[-2000:]}")
@@ -1005,12 +1004,14 @@ def render_markdown(args: argparse.Namespace, machine: dict[str, str], ours: lis
     return "\n".join(lines) + "\n"
 
 
-def write_results(section: str, path: Path = RESULTS_FILE) -> None:
-    block = f"{MARK_START}\n{section}{MARK_END}\n"
+def write_results(section: str, path: Path = RESULTS_FILE, marks: tuple[str, str] = (MARK_START, MARK_END)) -> None:
+    """Replaces the part of ``path`` between ``marks`` (or appends it); the rest of the file is left alone."""
+    mark_start, mark_end = marks
+    block = f"{mark_start}\n{section}{mark_end}\n"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n\n"
-    start, end = text.find(MARK_START), text.find(MARK_END)
+    start, end = text.find(mark_start), text.find(mark_end)
     if start >= 0 and end > start:
-        rest = text[end + len(MARK_END):].lstrip("\n")
+        rest = text[end + len(mark_end):].lstrip("\n")
         text = text[:start] + block + ("\n" + rest if rest else "")
     else:
         text = text.rstrip("\n") + "\n\n" + block
