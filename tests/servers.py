@@ -74,10 +74,11 @@ class PostgresServer:
 
 
 class ServiceProcess:
-    """``python -m service serve`` in its own process, as ``make run`` starts it."""
+    """``python -m service serve`` in its own process, as ``make run`` starts it. Its output is read at the end, or,
+    with ``log``, goes to that file (appended to across restarts), so that a long run never fills a pipe."""
 
-    def __init__(self, env: dict[str, str], root: Path) -> None:
-        self.env, self.root = env, root
+    def __init__(self, env: dict[str, str], root: Path, *, log: Path | None = None) -> None:
+        self.env, self.root, self.log = env, root, log
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -89,8 +90,13 @@ class ServiceProcess:
         import urllib.error
         import urllib.request
 
-        self.process = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(self.port)], cwd=self.root,
-                                        env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        out = open(self.log, "a", encoding="utf-8") if self.log else subprocess.PIPE  # noqa: SIM115 - the child holds it
+        try:
+            self.process = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(self.port)], cwd=self.root,
+                                            env=self.env, stdout=out, stderr=subprocess.STDOUT, text=True)
+        finally:
+            if self.log:
+                out.close()
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -117,6 +123,13 @@ class ServiceProcess:
 
     def output(self) -> str:
         assert self.process is not None
+        if self.log:
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            return self.log.read_text(encoding="utf-8", errors="replace")
         try:
             out, _ = self.process.communicate(timeout=30)
         except subprocess.TimeoutExpired:
@@ -219,6 +232,7 @@ backend nodes
     default-server inter {self.check_interval} fall 2 rise 2
     retry-on conn-failure empty-response
     retries 2
+    option redispatch
 {servers}
 """
 
