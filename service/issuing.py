@@ -22,6 +22,7 @@ from marshmallow import ValidationError
 
 from .agencies import Agency
 from .auth.principal import Principal, authorize_issue
+from .converting import priority
 from .errors import (
     ChengnuoError,
     Conflict,
@@ -104,6 +105,12 @@ def issue(
 
     Raises NotFound (form, agency), Forbidden, InvalidData, Conflict, and PipelineError subclasses.
     """
+    with priority.foreground():  # a window's request goes before batch work (converting/priority.py)
+        return _claimed_issue(services, form_id, raw, principal, agency_id, idempotency_key, request_id, provenance)
+
+
+def _claimed_issue(services: Services, form_id: str, raw: Any, principal: Principal, agency_id: str | None,
+                   idempotency_key: str | None, request_id: str | None, provenance: Provenance | None) -> IssueResult:
     agency = services.agencies.get(agency_id or principal.default_agency())
     try:
         authorize_issue(principal, agency.id, form_id)
@@ -130,7 +137,8 @@ def issue(
             )
         if claim.document_id is not None:
             first = services.registry.get(claim.document_id)
-            if first.status != "issuing":
+            # a document voided before it was ever issued failed: its key is being released, and the retry issues afresh
+            if first.status != "issuing" and first.issued_at is not None:
                 return IssueResult(first, replayed=True)
         if time.monotonic() > deadline:
             raise Conflict("相同请求仍在处理中，请稍后重试", "the same request is still being processed; retry later", code="idempotency_in_progress")
@@ -151,7 +159,8 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
         nonlocal started
         now = time.perf_counter()
         timings[stage] = now - started
-        started = now
+        priority.give_way()  # batch work waits here while a window request is in flight
+        started = time.perf_counter()
 
     spec, data = validate(form_id, raw, services.now().date(), agency)
     stored_data = spec.schema().dump(data)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..errors import ConversionError, ConversionTimeout, ConverterBusy
 from . import fontset
-from .priority import is_background
+from .priority import foreground_active, is_background
 
 log = logging.getLogger(__name__)
 
@@ -287,11 +287,11 @@ class ConverterPool:
         return self._convert_with(worker, docx)
 
     def _convert_in_background(self, docx: bytes) -> bytes:
-        """Batch work (``priority.background``): a worker only while no request waits for one, and at most all
-        workers but one. Raises ConverterBusy if none comes free within ``BACKGROUND_WAIT``."""
+        """Batch work (``priority.background``): a worker only while no request waits for one, and, while a request is
+        in flight, not the last one. Raises ConverterBusy if none comes free within ``BACKGROUND_WAIT``."""
         deadline = time.monotonic() + max(self.settings.queue_wait, BACKGROUND_WAIT)
-        share = max(1, self.settings.size - 1)
         while True:
+            share = max(1, self.settings.size - 1) if foreground_active() else self.settings.size
             with self._lock:
                 if self._waiting == 0 and self._background < share:
                     self._background += 1
