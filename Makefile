@@ -22,10 +22,11 @@ run: system venv certs fonts
 test: system test-servers venv certs fonts
 	$(PY) -m pytest
 
-# Side by side with Carbone CE (needs Node.js; Carbone itself goes into .cache/), then our own stages,
+# Side by side with Carbone CE (needs Node.js; Carbone itself goes into .cache/), single documents and a batch, then our own stages,
 # verification, and memory over 2,000 documents. Results: bench/RESULTS.md.
 bench: system venv certs fonts bench-deps
 	$(PY) -m bench.carbone_bench
+	$(PY) -m bench.batch_bench
 	$(PY) -m bench.issue_bench
 	$(PY) -m bench.verify_bench
 	$(PY) -m bench.soak --write
