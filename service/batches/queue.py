@@ -31,8 +31,9 @@ QUEUE = "chengnuo-batches"
 ACTOR = "issue_batch_rows"
 
 
-class RetryLater(Exception):
-    """A message's rows cannot all be settled now; Dramatiq delivers the message again after a backoff."""
+class RetryLater(dramatiq.Retry):
+    """A message's rows cannot all be settled now; Dramatiq delivers the message again after a backoff (an expected
+    turn of events: logged as a warning with the reason, not as an error with a traceback)."""
 
 
 class BatchQueue:
@@ -59,7 +60,11 @@ class BatchQueue:
     def _run(self, batch_id: str, rows: list[int]) -> None:
         if self._handler is None:
             raise RetryLater("no handler bound")
-        self._handler(batch_id, rows)
+        try:
+            self._handler(batch_id, rows)
+        except RetryLater as exc:
+            log.warning("batch %s: rows %s wait: %s", batch_id, rows, exc)
+            raise
 
     def enqueue(self, batch_id: str, rows: Sequence[int]) -> int:
         """Sends the rows in messages of ``batch_chunk``; returns how many messages."""
