@@ -83,6 +83,19 @@ def validate(form_id: str, raw: Any, today: dt.date, agency: Agency | None = Non
     return spec, data
 
 
+def issuing_agency(services: Services, principal: Principal, agency_id: str | None, form_id: str, *, action: str = "issue") -> Agency:
+    """The agency ``principal`` issues ``form_id`` for (the named one, else its own). Raises NotFound, and Forbidden,
+    audited as a denied ``action``."""
+    agency = services.agencies.get(agency_id or principal.default_agency())
+    try:
+        authorize_issue(principal, agency.id, form_id)
+    except Forbidden as exc:
+        services.audit.record(actor=principal.actor, action=action, object=f"form:{form_id}", outcome="denied",
+                              detail={"agency": agency.id, "error": exc.code})
+        raise
+    return agency
+
+
 def request_fingerprint(form_id: str, agency_id: str | None, raw: Any) -> str:
     canonical = json.dumps({"form": form_id, "agency": agency_id, "data": raw}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -111,13 +124,7 @@ def issue(
 
 def _claimed_issue(services: Services, form_id: str, raw: Any, principal: Principal, agency_id: str | None,
                    idempotency_key: str | None, request_id: str | None, provenance: Provenance | None) -> IssueResult:
-    agency = services.agencies.get(agency_id or principal.default_agency())
-    try:
-        authorize_issue(principal, agency.id, form_id)
-    except Forbidden as exc:
-        services.audit.record(actor=principal.actor, action="issue", object=f"form:{form_id}", outcome="denied",
-                              detail={"agency": agency.id, "error": exc.code})
-        raise
+    agency = issuing_agency(services, principal, agency_id, form_id)
     if idempotency_key is None:
         return _issue(services, form_id, raw, agency, request_id, principal, provenance=provenance)
     idempotency_key = scoped_key(principal, idempotency_key)

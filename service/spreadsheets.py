@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import FileTooLarge, InvalidData, bilingual
@@ -118,6 +118,43 @@ def cell_yes_no(value: Any) -> bool:
     if word in YES or word in NO:
         return word in YES
     raise ValueError(bilingual("应填“是”或“否”", "must be 是 (yes) or 否 (no)"))
+
+
+def csv_file(rows: Sequence[Sequence[Any]]) -> bytes:
+    """A CSV in UTF-8 with BOM (so that Excel opens it right), CRLF line ends."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+
+def xlsx_file(sheet_title: str, rows: Sequence[Sequence[Any]], *, notes: Sequence[Sequence[Any]], note_widths: Sequence[int],
+              width: Callable[[str], int]) -> bytes:
+    """A template workbook: ``rows`` on the first sheet (the first row bold and frozen, each column ``width(header)``
+    wide), and the sheet 填写说明 with ``notes`` (its first row the header; the fourth column onwards wrapped)."""
+    import openpyxl
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = sheet_title
+    for row in rows:
+        sheet.append(list(row))
+    for index, header in enumerate(rows[0], start=1):
+        sheet.cell(row=1, column=index).font = Font(bold=True)
+        sheet.column_dimensions[get_column_letter(index)].width = width(str(header))
+    sheet.freeze_panes = "A2"
+    explained = book.create_sheet("填写说明")
+    for row in notes:
+        explained.append(list(row))
+    for index, column_width in enumerate(note_widths, start=1):
+        explained.column_dimensions[get_column_letter(index)].width = column_width
+    for row in explained.iter_rows(min_row=2):
+        for cell in row[3:]:
+            cell.alignment = Alignment(wrap_text=True)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def kind_of(content: bytes) -> str:

@@ -8,9 +8,7 @@ taken as typed: the form's schema validates each row when it is issued, and a ba
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import itertools
 import json
 import re
@@ -23,7 +21,14 @@ from marshmallow import Schema, fields
 from ..config import PROJECT_ROOT
 from ..errors import InvalidData, bilingual
 from ..forms import FormSpec
-from ..spreadsheets import blank, cell_text, cell_yes_no, unreadable
+from ..spreadsheets import (
+    blank,
+    cell_text,
+    cell_yes_no,
+    csv_file,
+    unreadable,
+    xlsx_file,
+)
 
 GROUP_ROWS_IN_TEMPLATE = 3  # columns offered per list of groups in a template; an upload may have more
 _HEADER = re.compile(r"^(?P<label>.*?)\s*[（(]\s*(?P<path>[A-Za-z_][\w.]*)\s*[)）]\s*$")
@@ -232,36 +237,11 @@ def template(spec: FormSpec, kind: str) -> bytes:
     layout = _template_columns(spec)
     headers = [header for header, _, _ in layout]
     example = [_example(sample, path) for _, _, path in layout]
+    rows = [headers, example] if any(example) else [headers]
     if kind == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(headers)
-        if any(example):
-            writer.writerow(example)
-        return "\ufeff".encode() + out.getvalue().encode("utf-8")
+        return csv_file(rows)
     if kind == "xlsx":
-        import openpyxl
-        from openpyxl.styles import Alignment, Font
-
-        book = openpyxl.Workbook()
-        sheet = book.active
-        sheet.title = "批量签发"
-        sheet.append(headers)
-        if any(example):
-            sheet.append(example)
-        for index, header in enumerate(headers, start=1):
-            sheet.cell(row=1, column=index).font = Font(bold=True)
-            sheet.column_dimensions[openpyxl.utils.get_column_letter(index)].width = min(40, max(12, len(header) + 4))
-        sheet.freeze_panes = "A2"
-        notes = book.create_sheet("填写说明")
-        notes.append(["列名", "字段代码", "是否必填", "填写说明", "示例"])
-        for header, column, path in layout:
-            notes.append([header, path, "必填" if column.required else "选填", column.description, _example(sample, path)])
-        for letter, width in zip("ABCDE", (34, 28, 10, 60, 40), strict=True):
-            notes.column_dimensions[letter].width = width
-        for row in notes.iter_rows(min_row=2):
-            row[3].alignment = row[4].alignment = Alignment(wrap_text=True)
-        out = io.BytesIO()
-        book.save(out)
-        return out.getvalue()
+        notes = [["列名", "字段代码", "是否必填", "填写说明", "示例"]] + [
+            [header, path, "必填" if column.required else "选填", column.description, _example(sample, path)] for header, column, path in layout]
+        return xlsx_file("批量签发", rows, notes=notes, note_widths=(34, 28, 10, 60, 40), width=lambda header: min(40, max(12, len(header) + 4)))
     raise InvalidData({"format": [bilingual("只能是 csv 或 xlsx", "must be csv or xlsx")]})

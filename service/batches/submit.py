@@ -17,12 +17,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..auth.principal import Principal, authorize_issue
+from ..auth.principal import Principal
 from ..errors import (
     ChengnuoError,
     Conflict,
     FileTooLarge,
-    Forbidden,
     InvalidData,
     NotFound,
     ServiceBusy,
@@ -30,6 +29,7 @@ from ..errors import (
 )
 from ..forms import get_form
 from ..idempotency import scoped_key
+from ..issuing import issuing_agency
 from ..registry.batches import BatchRecord
 from ..runtime import Services
 from ..spreadsheets import read_rows
@@ -88,13 +88,7 @@ def submit(services: Services, principal: Principal, form_id: str, agency_id: st
     Conflict (the Idempotency-Key with another request), ServiceBusy (the queue cannot be reached: the batch is kept,
     and the same request with the same key queues it)."""
     get_form(form_id)
-    agency = services.agencies.get(agency_id or principal.default_agency())
-    try:
-        authorize_issue(principal, agency.id, form_id)
-    except Forbidden as exc:
-        services.audit.record(actor=principal.actor, action="batch", object=f"form:{form_id}", outcome="denied",
-                              detail={"agency": agency.id, "error": exc.code})
-        raise
+    agency = issuing_agency(services, principal, agency_id, form_id, action="batch")
     key = scoped_key(principal, idempotency_key) if idempotency_key else None
     fingerprint = _fingerprint(form_id, agency.id, rows)
     now = services.now()

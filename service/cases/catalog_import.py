@@ -14,8 +14,6 @@ what an XLSX unpacks to. A file over them is refused whole (413); an unreadable 
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +21,15 @@ from typing import Any
 from ..auth.principal import Principal
 from ..errors import Conflict, FileTooLarge, InvalidData, bilingual
 from ..runtime import Services
-from ..spreadsheets import blank, cell_text, cell_yes_no, read_rows, unreadable
+from ..spreadsheets import (
+    blank,
+    cell_text,
+    cell_yes_no,
+    csv_file,
+    read_rows,
+    unreadable,
+    xlsx_file,
+)
 from .catalog_use import authorize_manage, dump_item, load_item
 from .catalogue import KINDS, METHODS, CatalogItemSchema
 
@@ -309,30 +315,8 @@ def template(kind: str) -> bytes:
     sheet that explains each column). Raises InvalidData for another kind."""
     headers = [column.header for column in COLUMNS]
     if kind == "csv":
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\r\n").writerow(headers)
-        return "\ufeff".encode() + out.getvalue().encode("utf-8")
+        return csv_file([headers])
     if kind == "xlsx":
-        import openpyxl
-        from openpyxl.styles import Alignment, Font
-
-        book = openpyxl.Workbook()
-        sheet = book.active
-        sheet.title = "事项目录"
-        sheet.append(headers)
-        for index, header in enumerate(headers, start=1):
-            sheet.cell(row=1, column=index).font = Font(bold=True)
-            sheet.column_dimensions[openpyxl.utils.get_column_letter(index)].width = max(12, len(header) * 2 + 4)
-        sheet.freeze_panes = "A2"
-        notes = book.create_sheet("填写说明")
-        notes.append(["列名", "字段代码（也可作列名）", "是否必填", "填写说明"])
-        for row in _notes():
-            notes.append(list(row))
-        for letter, width in zip("ABCD", (22, 26, 10, 80), strict=True):
-            notes.column_dimensions[letter].width = width
-        for row in notes.iter_rows(min_row=2):
-            row[3].alignment = Alignment(wrap_text=True)
-        out = io.BytesIO()
-        book.save(out)
-        return out.getvalue()
+        notes = [["列名", "字段代码（也可作列名）", "是否必填", "填写说明"], *(list(row) for row in _notes())]
+        return xlsx_file("事项目录", [headers], notes=notes, note_widths=(22, 26, 10, 80), width=lambda header: max(12, len(header) * 2 + 4))
     raise InvalidData({"format": [bilingual("模板格式只能是 csv 或 xlsx", "the template format is csv or xlsx")]})

@@ -31,6 +31,7 @@ def _list(status: int = 200, *, values: dict[str, str] | None = None, message: C
     principal = _principal()
     agencies = [a for a in services().agencies.by_id.values() if principal.acts_for(a.id)]
     return render_template("batches.html", principal=principal, csrf_token=csrf_token(), forms=_forms(), agencies=agencies,
+                           titles={spec.id: spec.title for spec in CATALOGUE.values()},
                            batches=progress.recent(services(), principal, 20), values=values or {}, message=message,
                            errors=errors or {}), status
 
