@@ -1,10 +1,13 @@
 """Benchmark: N commitment letters (different applicants and serials) converted one by one vs. with
-``convert_batch`` (several documents per LibreOffice load, the PDF cut apart, fonts re-subset), through
-a 2-worker pool with both workers busy (2 threads, N/2 letters each).
+``convert_batch`` (several documents per LibreOffice load), through a 2-worker pool with both workers busy
+(2 threads, N/2 letters each). ``convert_batch`` two ways: LibreOffice exporting each document's pages
+from the one load (``ConverterPool.convert_parts``), and one export cut apart by pikepdf with fonts
+re-subset by fontTools (a converter with ``convert`` only).
 
     .venv/bin/python -m bench.batch_convert_bench [--count 32] [--group 8]
 
-Prints documents per second for each way, and where the batch's time goes: merging the DOCX,
+Prints documents per second for each way, the time to convert the merged files whole (one export each,
+no cutting: what LibreOffice alone cannot go below), and where the batch's time goes: merging the DOCX,
 LibreOffice, cutting the PDF apart (font re-subsetting shown on its own), documents converted alone.
 Figures only: no pass/fail.
 """
@@ -18,7 +21,7 @@ import time
 
 from service.agencies import load_agencies
 from service.config import load_settings
-from service.converting import font_subset
+from service.converting import docx_merge, font_subset
 from service.converting.batch import BatchTimings, convert_batch
 from service.converting.pool import ConverterPool
 from service.forms import CATALOGUE
@@ -59,6 +62,21 @@ def run_threads(work, halves) -> float:
     return time.perf_counter() - started
 
 
+class _ConvertOnly:
+    """The pool seen as a converter without ``convert_parts``: convert_batch cuts the merged PDF with pikepdf."""
+
+    def __init__(self, pool: ConverterPool) -> None:
+        self.convert = pool.convert
+
+
+def _sum(timings: list[BatchTimings]) -> BatchTimings:
+    total = BatchTimings()
+    for t in timings:
+        for name in ("merge", "convert", "split", "alone", "merged_documents", "alone_documents"):
+            setattr(total, name, getattr(total, name) + getattr(t, name))
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=32)
@@ -66,6 +84,8 @@ def main() -> None:
     args = parser.parse_args()
     docxs = letters(args.count)
     halves = [docxs[: args.count // 2], docxs[args.count // 2:]]
+    merged_groups = [[docx_merge.merge([docx_merge.inspect(d) for d in half[i: i + args.group]])
+                      for i in range(0, len(half), args.group)] for half in halves]
     pool = ConverterPool(pool_settings(load_settings(environ={}, converter_workers=2)))
     pool.start()
     subset_seconds = [0.0]
@@ -79,29 +99,36 @@ def main() -> None:
             subset_seconds[0] += time.perf_counter() - started  # summed over both threads
 
     font_subset.subset_font = timed_subset
+    old_way = _ConvertOnly(pool)
     try:
-        convert_batch(pool, docxs[:4], group=args.group)  # warm both ways up
+        convert_batch(pool, docxs[:4], group=args.group)  # warm every way up
+        convert_batch(old_way, docxs[:4], group=args.group)
         [pool.convert(d) for d in docxs[:2]]
         one_by_one = run_threads(lambda half: [pool.convert(d) for d in half], halves)
-        timings = [BatchTimings(), BatchTimings()]
+        parts_timings = [BatchTimings(), BatchTimings()]
+        batched = run_threads(lambda half: convert_batch(pool, half, group=args.group, timings=parts_timings[halves.index(half)]),
+                              halves)
+        merged_only = run_threads(lambda merged: [pool.convert(m) for m in merged], merged_groups)
+        cut_timings = [BatchTimings(), BatchTimings()]
         subset_seconds[0] = 0.0
-        batched = run_threads(lambda half: convert_batch(pool, half, group=args.group, timings=timings[halves.index(half)]), halves)
+        cut = run_threads(lambda half: convert_batch(old_way, half, group=args.group, timings=cut_timings[halves.index(half)]),
+                          halves)
     finally:
         font_subset.subset_font = original
         pool.stop()
-    total = BatchTimings()
-    for t in timings:
-        for name in ("merge", "convert", "split", "alone", "merged_documents", "alone_documents"):
-            setattr(total, name, getattr(total, name) + getattr(t, name))
     print(f"{args.count} commitment letters, 2 workers, 2 threads, group={args.group}")
-    print(f"one by one:    {args.count / one_by_one:6.1f} docs/s  ({one_by_one:.2f} s)")
-    print(f"convert_batch: {args.count / batched:6.1f} docs/s  ({batched:.2f} s; {total.merged_documents} cut from merged loads, "
-          f"{total.alone_documents} alone)")
-    print("where the batch's time goes (seconds, summed over both threads):")
-    print(f"  merge DOCX     {total.merge:6.2f}")
-    print(f"  LibreOffice    {total.convert:6.2f}")
-    print(f"  split PDF      {total.split:6.2f}   of which font re-subsetting {subset_seconds[0]:.2f}")
-    print(f"  alone          {total.alone:6.2f}")
+    print(f"one by one:                      {args.count / one_by_one:6.1f} docs/s  ({one_by_one:.2f} s)")
+    for label, seconds, total in (("convert_batch, LibreOffice cuts:", batched, _sum(parts_timings)),
+                                  ("convert_batch, pikepdf cuts:    ", cut, _sum(cut_timings))):
+        print(f"{label} {args.count / seconds:6.1f} docs/s  ({seconds:.2f} s; {total.merged_documents} cut from merged "
+              f"loads, {total.alone_documents} alone)")
+    print(f"merged files converted whole, not cut (a floor): {merged_only:.2f} s")
+    print("where the batch's time goes (seconds, summed over both threads): LibreOffice cuts | pikepdf cuts")
+    a, b = _sum(parts_timings), _sum(cut_timings)
+    print(f"  merge DOCX     {a.merge:6.2f} | {b.merge:6.2f}")
+    print(f"  LibreOffice    {a.convert:6.2f} | {b.convert:6.2f}   (a load and an export per part | a load and one export)")
+    print(f"  split PDF      {a.split:6.2f} | {b.split:6.2f}   of which font re-subsetting {subset_seconds[0]:.2f}")
+    print(f"  alone          {a.alone:6.2f} | {b.alone:6.2f}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
 """Many DOCX → their PDFs with fewer LibreOffice loads: documents that can share a load are merged
-into one DOCX (``docx_merge.py``), converted once, and the PDF is cut back into one PDF per document
-(``pdf_split.py``), each with its own pages, footer numbers, QR code, signature-label destinations and
-fonts re-subset to its own characters.
+into one DOCX (``docx_merge.py``), loaded once, and each document gets its own PDF with its own pages,
+footer numbers, QR code, signature-label destinations and fonts subset to its own characters.
+
+Two ways to cut: a converter with ``convert_parts`` (the pool) has LibreOffice export each document's
+pages from the one load, subsetting fonts and pictures itself; for a converter with ``convert`` only,
+the merged PDF is cut apart in Python (``pdf_split.py``, fonts re-subset by ``font_subset.py``),
+about three times slower (see bench/batch_convert_bench.py).
 
 A document that cannot be merged or cut out exactly is converted alone, by the same converter, so
 every result is the document's own either way. The order of the documents and the grouping depend
@@ -9,7 +13,7 @@ on the input alone: the same batch gives the same groups.
 
 Bounded time: the pool bounds each conversion by its timeout, and a merged conversion of ``group``
 documents takes about ``group`` times one document's LibreOffice time. Choose ``group`` so that this
-stays well inside the pool's timeout (8 letters take ~0.3 s against the default 60 s). A merged
+stays well inside the pool's timeout (8 letters take ~0.6 s with ``convert_parts`` against the default 60 s). A merged
 conversion that fails or times out is not retried merged: its documents are converted alone.
 """
 
@@ -19,10 +23,11 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..errors import ConversionError, ConverterBusy
 from . import docx_merge, pdf_split
+from .pool import Part
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +36,16 @@ class DocxConverter(Protocol):
     def convert(self, docx: bytes) -> bytes: ...
 
 
+@runtime_checkable
+class PartsConverter(DocxConverter, Protocol):
+    def convert_parts(self, docx: bytes, parts: Sequence[Part]) -> list[bytes | None]: ...
+
+
 @dataclass
 class BatchTimings:
     """Seconds spent per stage over one call (for the benchmark): merging DOCX, converting merged
-    files, cutting PDFs (re-subsetting fonts included), converting documents alone."""
+    files (with ``convert_parts``: the load and every document's export), cutting PDFs in Python
+    (re-subsetting fonts included; none with ``convert_parts``), converting documents alone."""
 
     merge: float = 0.0
     convert: float = 0.0
@@ -106,6 +117,20 @@ def _convert_merged(converter: DocxConverter, sources: list[docx_merge.Source], 
     merged = docx_merge.merge(sources)
     timings.merge += time.perf_counter() - started
     started = time.perf_counter()
+    if isinstance(converter, PartsConverter):
+        parts = [Part(docx_merge.start_mark(i), docx_merge.end_mark(i), docx_merge.own_suffix(i)) for i in range(len(sources))]
+        try:
+            pdfs = converter.convert_parts(merged, parts)
+        except ConverterBusy:
+            raise
+        except ConversionError as exc:
+            log.warning("batch: the merged conversion of %s documents failed (%s); converting them alone", len(sources), exc.en)
+            timings.notes.append(f"merged conversion failed: {exc.code}")
+            return [None] * len(sources)
+        finally:
+            timings.convert += time.perf_counter() - started
+        timings.merged_documents += sum(pdf is not None for pdf in pdfs)
+        return pdfs
     try:
         pdf = converter.convert(merged)
     except ConverterBusy:

@@ -22,8 +22,10 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from ..errors import ConversionError, ConversionTimeout, ConverterBusy
 from . import fontset
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 BACKGROUND_WAIT = 120.0  # seconds batch work waits for a converter before its message is retried later
 RECYCLE_DEFERRAL = 100  # conversions a worker due for recycling may go on while another restarts
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,16 @@ class PoolSettings:
     soffice: str = "soffice"
     font_set_dir: str = ""  # where the font set (fontset.py) is kept, built on start if missing; "": none
     fontconfig_file: str = ""  # the fontconfig file LibreOffice gets; "": the font set's, else the system's
+
+
+@dataclass(frozen=True)
+class Part:
+    """One document of a file holding several (see :meth:`ConverterPool.convert_parts`): the bookmarks at the
+    start and at the end of its body, and the suffix its own bookmark names carry in the file."""
+
+    start: str
+    end: str
+    suffix: str = ""
 
 
 class _Worker:
@@ -126,6 +139,33 @@ class _Worker:
         finally:
             source.unlink(missing_ok=True)
             target.unlink(missing_ok=True)
+
+    def convert_parts(self, docx: bytes, parts: Sequence[Part]) -> list[bytes | None]:
+        """The PDF of each part of ``docx`` (worker.py's ``parts`` request), None for a part LibreOffice skipped."""
+        assert self.process and self.process.stdin
+        job = uuid.uuid4().hex
+        source = self.dir / f"{job}.docx"
+        targets = [self.dir / f"{job}-{i}.pdf" for i in range(len(parts))]
+        source.write_bytes(docx)
+        request = {"in": str(source), "parts": [{"out": str(target), "start": part.start, "end": part.end, "suffix": part.suffix}
+                                                for part, target in zip(parts, targets)]}
+        try:
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
+            self.process.stdin.flush()
+            reply = self._read(self.settings.timeout)
+            self.jobs += 1
+            if not reply.get("ok"):
+                raise ConversionError("文档转换失败", f"LibreOffice could not convert the document: {reply.get('error')}")
+            done = reply.get("parts") or []
+            if len(done) != len(parts):
+                raise ConversionError("文档转换失败", f"LibreOffice answered for {len(done)} of {len(parts)} parts")
+            return [target.read_bytes() if "pages" in answer else None for answer, target in zip(done, targets)]
+        except (BrokenPipeError, OSError, ValueError) as exc:
+            raise ConversionError("文档转换进程不可用", "the LibreOffice worker is not usable") from exc
+        finally:
+            source.unlink(missing_ok=True)
+            for target in targets:
+                target.unlink(missing_ok=True)
 
     @property
     def alive(self) -> bool:
@@ -286,7 +326,35 @@ class ConverterPool:
                 self._waiting -= 1
         return self._convert_with(worker, docx)
 
+    def convert_parts(self, docx: bytes, parts: Sequence[Part]) -> list[bytes | None]:
+        """The PDF of each of several documents held by one DOCX, from one LibreOffice load: ``parts`` says where each
+        lies (its start and end bookmarks, see worker.py). Each PDF is exported with the pages of its part only, so
+        LibreOffice subsets its fonts and pictures to them; references to an end bookmark (a document's page total)
+        are exported as plain text, and a part's own bookmarks (``<name><suffix>``) as named destinations
+        ``<name>``. None for a part whose layout did not stay within its own pages (convert that document alone).
+
+        Waits for a worker as :meth:`convert` does (batch work in ``priority.background`` gives way to requests).
+        Raises ConverterBusy, ConversionTimeout (the pool's timeout bounds the whole load and every export) and
+        ConversionError.
+        """
+        self.start()
+        if is_background():
+            return self._in_background(lambda worker: self._run_with(worker, lambda: worker.convert_parts(docx, parts)))
+        with self._lock:
+            if self._waiting >= self.settings.queue_limit:
+                raise ConverterBusy("文档转换繁忙，请稍后重试", "all converters are busy and the queue is full; retry later")
+            self._waiting += 1
+        try:
+            worker = self._acquire(time.monotonic() + self.settings.queue_wait)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+        return self._run_with(worker, lambda: worker.convert_parts(docx, parts))
+
     def _convert_in_background(self, docx: bytes) -> bytes:
+        return self._in_background(lambda worker: self._convert_with(worker, docx))
+
+    def _in_background(self, job: Callable[[_Worker], T]) -> T:
         """Batch work (``priority.background``): a worker only while no request waits for one, and, while a request is
         in flight, not the last one. Raises ConverterBusy if none comes free within ``BACKGROUND_WAIT``."""
         deadline = time.monotonic() + max(self.settings.queue_wait, BACKGROUND_WAIT)
@@ -300,17 +368,21 @@ class ConverterPool:
                 raise ConverterBusy("文档转换繁忙，请稍后重试", "no converter became free for batch work in time; retry later")
             time.sleep(0.01)
         try:
-            return self._convert_with(self._acquire(deadline), docx)
+            return job(self._acquire(deadline))
         finally:
             with self._lock:
                 self._background -= 1
 
     def _convert_with(self, worker: _Worker, docx: bytes) -> bytes:
+        return self._run_with(worker, lambda: worker.convert(docx))
+
+    def _run_with(self, worker: _Worker, job: Callable[[], T]) -> T:
+        """``job`` on ``worker``; the worker is then put back, recycled or (dead or hung) replaced."""
         healthy = True
         try:
-            pdf = worker.convert(docx)
+            result = job()
             self.conversions += 1
-            return pdf
+            return result
         except ConversionError as exc:
             self.failures += 1
             healthy = worker.alive and not isinstance(exc, ConversionTimeout)
