@@ -1,4 +1,9 @@
-"""Many DOCX → their PDFs with fewer LibreOffice loads: documents that can share a load are merged
+"""Many DOCX → their PDFs with fewer LibreOffice loads (issue 17, "faster in bulk"). Measured on LibreOffice 7.4,
+neither way of cutting beats converting one by one (bench/batch_convert_bench.py, bench/RESULTS.md): each page-range
+export costs about what a letter's own export costs, so bulk issuing converts one document at a time and this module
+is not in its path. It stays, tested, for the LibreOffice whose export cost makes it pay.
+
+Documents that can share a load are merged documents that can share a load are merged
 into one DOCX (``docx_merge.py``), loaded once, and each document gets its own PDF with its own pages,
 footer numbers, QR code, signature-label destinations and fonts subset to its own characters.
 

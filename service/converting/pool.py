@@ -312,19 +312,7 @@ class ConverterPool:
         Raises ConverterBusy when the queue is full or no worker frees up in time, ConversionTimeout
         when LibreOffice takes too long, ConversionError when it fails.
         """
-        self.start()
-        if is_background():
-            return self._convert_in_background(docx)
-        with self._lock:
-            if self._waiting >= self.settings.queue_limit:
-                raise ConverterBusy("文档转换繁忙，请稍后重试", "all converters are busy and the queue is full; retry later")
-            self._waiting += 1
-        try:
-            worker = self._acquire(time.monotonic() + self.settings.queue_wait)
-        finally:
-            with self._lock:
-                self._waiting -= 1
-        return self._convert_with(worker, docx)
+        return self._with_worker(lambda worker: worker.convert(docx))
 
     def convert_parts(self, docx: bytes, parts: Sequence[Part]) -> list[bytes | None]:
         """The PDF of each of several documents held by one DOCX, from one LibreOffice load: ``parts`` says where each
@@ -337,9 +325,13 @@ class ConverterPool:
         Raises ConverterBusy, ConversionTimeout (the pool's timeout bounds the whole load and every export) and
         ConversionError.
         """
+        return self._with_worker(lambda worker: worker.convert_parts(docx, parts))
+
+    def _with_worker(self, job: Callable[[_Worker], T]) -> T:
+        """``job`` on a worker: a request waits in the bounded queue, batch work (``priority.background``) gives way."""
         self.start()
         if is_background():
-            return self._in_background(lambda worker: self._run_with(worker, lambda: worker.convert_parts(docx, parts)))
+            return self._in_background(lambda worker: self._run_with(worker, lambda: job(worker)))
         with self._lock:
             if self._waiting >= self.settings.queue_limit:
                 raise ConverterBusy("文档转换繁忙，请稍后重试", "all converters are busy and the queue is full; retry later")
@@ -349,10 +341,7 @@ class ConverterPool:
         finally:
             with self._lock:
                 self._waiting -= 1
-        return self._run_with(worker, lambda: worker.convert_parts(docx, parts))
-
-    def _convert_in_background(self, docx: bytes) -> bytes:
-        return self._in_background(lambda worker: self._convert_with(worker, docx))
+        return self._run_with(worker, lambda: job(worker))
 
     def _in_background(self, job: Callable[[_Worker], T]) -> T:
         """Batch work (``priority.background``): a worker only while no request waits for one, and, while a request is
@@ -372,9 +361,6 @@ class ConverterPool:
         finally:
             with self._lock:
                 self._background -= 1
-
-    def _convert_with(self, worker: _Worker, docx: bytes) -> bytes:
-        return self._run_with(worker, lambda: worker.convert(docx))
 
     def _run_with(self, worker: _Worker, job: Callable[[], T]) -> T:
         """``job`` on ``worker``; the worker is then put back, recycled or (dead or hung) replaced."""
