@@ -3,8 +3,7 @@ neither way of cutting beats converting one by one (bench/batch_convert_bench.py
 export costs about what a letter's own export costs, so bulk issuing converts one document at a time and this module
 is not in its path. It stays, tested, for the LibreOffice whose export cost makes it pay.
 
-Documents that can share a load are merged documents that can share a load are merged
-into one DOCX (``docx_merge.py``), loaded once, and each document gets its own PDF with its own pages,
+Documents that can share a load are merged into one DOCX (``docx_merge.py``), loaded once, and each document gets its own PDF with its own pages,
 footer numbers, QR code, signature-label destinations and fonts subset to its own characters.
 
 Two ways to cut: a converter with ``convert_parts`` (the pool) has LibreOffice export each document's
