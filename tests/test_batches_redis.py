@@ -91,3 +91,29 @@ def test_a_worker_killed_mid_batch_leaves_no_duplicate_and_no_missing_document(t
         services.batch_queue.stop()
         services.instances.close()
         services.registry.engine.dispose()
+
+
+def test_with_redis_gone_a_new_batch_is_kept_and_refused_with_503_and_the_node_says_degraded(tmp_path, pool, sandbox):
+    from service import create_app
+
+    server = RedisServer().start()
+    services = build_services(load_settings(environ={"CHENGNUO_DATA_DIR": str(tmp_path / "data"), "CHENGNUO_REDIS_URL": server.url}),
+                              converter=pool, sandbox=sandbox)
+    try:
+        _, key = services.api_keys.create(name="系统", agencies=["jc-justice"], forms=["*"], now=services.now())
+        client = create_app(services=services).test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+        assert client.get("/healthz").json["checks"]["batches"] == {"ok": True, "queue": "redis", "threads": 0}
+        server.stop()
+        health = client.get("/healthz")
+        assert health.status_code == 200 and health.json["status"] == "degraded" and health.json["checks"]["batches"]["ok"] is False
+        body = {"form": "commitment-letter", "rows": [row for _, row, _ in rows(2)]}
+        refused = client.post("/api/v1/batches", json=body, headers={"Idempotency-Key": "k1"})
+        assert refused.status_code == 503 and refused.json["error"] == "queue_unavailable" and "Retry-After" in refused.headers
+        kept = services.batches.recent(None)
+        assert len(kept) == 1 and kept[0].total == 2 and services.batches.counts(kept[0].id)["pending"] == 2
+    finally:
+        server.stop()
+        services.batch_queue.stop()
+        services.instances.close()
+        services.registry.engine.dispose()

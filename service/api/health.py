@@ -1,6 +1,6 @@
 """GET /healthz: readiness of the registry, the file store, the templates, the converter and signing
-(every agency's key loads; the TSA gives a timestamp), and whether the audit trail's head agrees with it
-("degraded", still 200, when it does not)."""
+(every agency's key loads; the TSA gives a timestamp) and the audit trail's head (it can be read); whether the head
+agrees with the chain, and whether the batch queue can be reached ("degraded", still 200, when not)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Response, current_app
 
+from ..errors import ChengnuoError
 from ..forms import CATALOGUE
 from ..http.openapi import TEXT, Blueprint
 from ..metrics import CONTENT_TYPE
@@ -38,11 +39,19 @@ def healthz() -> tuple[dict[str, Any], int]:
     checks["signing"] = svc.signing_health.check(svc.agencies.by_id.values())
     pool = svc.converter.status()
     checks["converter"] = {"ok": pool["workers"] > 0, **pool}
+    try:
+        problem = svc.audit.head_problem()
+    except ChengnuoError as exc:  # the head cannot be read (its object store is down): no entry can be appended
+        log.warning("audit head check failed: %s", exc.en)
+        checks["audit_head"] = {"ok": False, "error": "audit head unreachable"}
+        problem = None
     ready = all(check["ok"] for check in checks.values())
-    # A head that disagrees with the audit chain is evidence for a person, not a reason to stop serving.
-    problem = svc.audit.head_problem()
+    # A head that disagrees with the audit chain is evidence for a person, not a reason to stop serving; nor is a batch
+    # queue out of reach (new batches are refused, and those under way wait): both make the node "degraded".
     checks["audit"] = {"ok": problem is None, **({"problem": problem} if problem else {})}
-    status = "unavailable" if not ready else "ok" if problem is None else "degraded"
+    checks["batches"] = svc.batch_queue.status()
+    degraded = problem is not None or not checks["batches"]["ok"]
+    status = "unavailable" if not ready else "degraded" if degraded else "ok"
     return {"status": status, "checks": checks}, 200 if ready else 503
 
 

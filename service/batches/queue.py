@@ -82,6 +82,18 @@ class BatchQueue:
         self._worker.start()
         log.info("batch worker: %d thread(s) on %s", threads, "Redis" if self.shared else "the in-process queue")
 
+    def status(self) -> dict[str, object]:
+        """For /healthz: the kind of queue, this process's batch threads, and whether the broker answers."""
+        ok = True
+        if self.shared:
+            try:
+                self.broker.client.ping()  # type: ignore[attr-defined]
+            except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
+                log.warning("the batch queue's Redis does not answer: %s", exc)
+                ok = False
+        return {"ok": ok, "queue": "redis" if self.shared else "in-process",
+                "threads": self._worker.worker_threads if self._worker is not None else 0}
+
     def stop(self) -> None:
         if self._worker is not None:
             self._worker.stop(timeout=30_000)
