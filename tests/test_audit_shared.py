@@ -179,3 +179,24 @@ def test_on_sqlite_the_head_stays_a_file_under_flock(tmp_path):
     assert f"1:{entry.hash}\n" == log.head_file.read_text()
     assert (tmp_path / "data" / "audit.head.lock").exists()
     assert dt.timedelta(0) == entry.at.utcoffset()
+
+
+def test_a_node_whose_head_object_is_out_of_reach_answers_503_with_its_health(tmp_path, shared, pool, sandbox):
+    from service import create_app
+    from service.runtime import build_services
+
+    server = S3Server().start()
+    settings = machine(tmp_path, {**shared, "CHENGNUO_S3_ENDPOINT": server.endpoint, "CHENGNUO_S3_BUCKET": server.new_bucket()}, "a")
+    services = build_services(settings, converter=pool, sandbox=sandbox)
+    try:
+        services.audit.record(actor="a", action="issue", object="doc-1", outcome="ok")
+        client = create_app(services=services).test_client()
+        server.stop()
+        health = client.get("/healthz")
+        assert health.status_code == 503 and health.json["status"] == "unavailable"
+        assert health.json["checks"]["audit_head"] == {"ok": False, "error": "audit head unreachable"}
+    finally:
+        server.stop()
+        services.batch_queue.stop()
+        services.instances.close()
+        services.registry.engine.dispose()
