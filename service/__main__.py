@@ -113,6 +113,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from . import create_app
     from .batches.submit import resume_unfinished
+    from .batches.work import start_workers
     from .housekeeping import Housekeeping
     from .signing.timestamps import DEVELOPMENT_NOTE
     from .webhooks.delivery import Deliverer
@@ -132,7 +133,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     housekeeping.start()
     if services.settings.batch_workers > 0:  # batch rows; the embedded queue forgets on restart: its rows are queued again
         log.info("queued again the pending rows of unfinished batches: %d", resume_unfinished(services))
-        services.batch_queue.start_worker(services.settings.batch_workers)
+        start_workers(services, services.settings.batch_workers)
     deliverer = Deliverer(services)  # webhook deliveries, from its own threads: never a request's
     deliverer.start()
     log.info("starting %d LibreOffice worker(s)…", settings.converter_workers)

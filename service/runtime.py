@@ -163,7 +163,7 @@ def build_services(
     converter = converter or ConverterPool(pool_settings(settings), workdir=None)
     cases = CaseStore(engine)
 
-    services = Services(
+    return Services(
         settings=settings,
         agencies=agencies,
         registry=DocumentRegistry(engine),
@@ -197,8 +197,3 @@ def build_services(
         batches=BatchStore(engine),
         batch_queue=BatchQueue(settings),
     )
-    # the batch work is a use case of these services (it imports this module): imported once they exist
-    from .batches.work import issue_rows
-
-    services.batch_queue.bind(lambda batch_id, rows: issue_rows(services, batch_id, rows))
-    return services

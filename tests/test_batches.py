@@ -20,7 +20,7 @@ import pytest
 
 from service.batches import columns, submit
 from service.batches.queue import RetryLater
-from service.batches.work import issue_rows
+from service.batches.work import issue_rows, start_workers
 from service.config import load_settings
 from service.forms import get_form
 from service.runtime import build_services
@@ -54,7 +54,7 @@ def finished(client, location: str, timeout: float = 120) -> dict:
 
 @pytest.fixture
 def worker(services):
-    services.batch_queue.start_worker(1)
+    start_workers(services, 1)
     return services
 
 
@@ -211,7 +211,7 @@ def test_an_unfinished_batch_is_resumed_when_the_service_starts_again(client, se
     again.signer = services.signer
     try:
         assert submit.resume_unfinished(again) == 2
-        again.batch_queue.start_worker(1)
+        start_workers(again, 1)
         deadline = time.monotonic() + 60
         while again.batches.get(batch["id"]).status != "finished":
             assert time.monotonic() < deadline

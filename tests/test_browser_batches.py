@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from service.batches.work import start_workers
+
 from .test_browser import CHROMIUM, accessible, browser, live, screens, sign_in  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make test installs it)")
@@ -27,7 +29,7 @@ def check(page, screens, name: str) -> None:  # noqa: F811 (screens is the fixtu
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_a_clerk_issues_a_batch_from_the_page_and_watches_it_finish(browser, live, services, screens, viewport, tmp_path):  # noqa: F811
-    services.batch_queue.start_worker(1)
+    start_workers(services, 1)
     context = browser.new_context(viewport=VIEWPORTS[viewport], accept_downloads=True)
     page = context.new_page()
     sign_in(page, live, "zhang", live["clerk"])

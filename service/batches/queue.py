@@ -53,10 +53,6 @@ class BatchQueue:
                                     time_limit=int(settings.batch_message_seconds * 1000), max_age=None)
         self._worker: dramatiq.Worker | None = None
 
-    def bind(self, handler: Callable[[str, list[int]], None]) -> None:
-        """What a message does: ``handler(batch_id, rows)``. Bound after the service is built, which needs the queue."""
-        self._handler = handler
-
     def _run(self, batch_id: str, rows: list[int]) -> None:
         if self._handler is None:
             raise RetryLater("no handler bound")
@@ -75,9 +71,11 @@ class BatchQueue:
             messages += 1
         return messages
 
-    def start_worker(self, threads: int) -> None:
+    def start_worker(self, threads: int, handler: Callable[[str, list[int]], None]) -> None:
+        """Consumes the queue with ``threads`` threads of this process, each message done by ``handler(batch_id, rows)``."""
         if self._worker is not None or threads <= 0:
             return
+        self._handler = handler
         self._worker = dramatiq.Worker(self.broker, queues={QUEUE}, worker_threads=threads, worker_timeout=500)
         self._worker.start()
         log.info("batch worker: %d thread(s) on %s", threads, "Redis" if self.shared else "the in-process queue")

@@ -39,6 +39,11 @@ MAX_ATTEMPTS = 3  # a row whose issuing fails this often (conversion, signing) i
 TRANSIENT = (ConverterBusy, StorageUnavailable, TimestampUnavailable)
 
 
+def start_workers(services: Services, threads: int) -> None:
+    """This process takes batch rows from the queue with ``threads`` threads."""
+    services.batch_queue.start_worker(threads, lambda batch_id, rows: issue_rows(services, batch_id, rows))
+
+
 def principal_of(stored: dict[str, Any]) -> Principal:
     return Principal(kind=stored["kind"], id=stored["id"], name=stored["name"], role=stored["role"],
                      agencies=frozenset(stored["agencies"]) if stored.get("agencies") is not None else None,

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..auth.principal import OPERATOR
 from ..batches import archive, columns, progress, submit
+from ..batches.work import start_workers
 from ..errors import ConfigurationError, InvalidData
 from ..forms import get_form
 from ..spreadsheets import kind_of
@@ -59,7 +60,7 @@ def _finish(services: Any, batch_id: str, wait: bool, threads: int) -> int:
         print_json(_summary(progress.progress(services, OPERATOR, batch_id)))
         return EXIT_OK
     if not services.batch_queue.shared:  # with Redis the nodes' workers issue the rows; this command watches
-        services.batch_queue.start_worker(threads)
+        start_workers(services, threads)
     p = _watch(services, batch_id)
     for failure in p.failures:
         for path, messages in failure.errors.items():
@@ -135,7 +136,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         housekeeping.run_once()
         housekeeping.start()
         services.converter.start()
-        services.batch_queue.start_worker(args.threads)
+        start_workers(services, args.threads)
         stopping = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.set())
