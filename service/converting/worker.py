@@ -2,7 +2,7 @@
 
 Run as a script by the Python that can ``import uno`` (Debian's ``/usr/bin/python3`` with
 ``python3-uno``), which need not be the service's own Python: this file imports nothing from the
-service. The pool in ``converter.py`` starts it in its own process group, so killing the group
+service. The pool in ``pool.py`` starts it in its own process group, so killing the group
 takes LibreOffice down with it.
 
 Protocol, one JSON object per line:
