@@ -283,3 +283,15 @@ def test_a_separate_worker_needs_the_shared_queue(tmp_path):
     env = {**os.environ, "CHENGNUO_DATA_DIR": str(tmp_path / "data")}
     result = subprocess.run([sys.executable, "-m", "service", "worker"], check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "CHENGNUO_REDIS_URL" in result.stderr
+
+
+def test_rows_left_when_the_makers_key_is_revoked_are_not_issued(app, services):
+    record, key = services.api_keys.create(name="活动", agencies=["jc-justice"], forms=["*"], now=services.now())
+    batch = keyed_client(app, key).post(BATCHES, json={"form": "commitment-letter", "rows": letters(3)}).json
+    issue_rows(services, batch["id"], [1])
+    services.api_keys.revoke(record.id, services.now())
+    issue_rows(services, batch["id"], [2, 3])
+    rows = services.batches.rows(batch["id"])
+    assert [r.status for r in rows] == ["done", "failed", "failed"]
+    assert "revoked" in rows[1].errors[""][0] and rows[1].document_id is None
+    assert services.batches.get(batch["id"]).status == "finished"

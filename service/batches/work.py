@@ -28,6 +28,7 @@ from ..errors import (
     PipelineError,
     StorageUnavailable,
     TimestampUnavailable,
+    bilingual,
 )
 from ..registry.batches import BatchRecord, BatchRow
 from ..runtime import Services
@@ -50,6 +51,20 @@ def principal_of(stored: dict[str, Any]) -> Principal:
                      forms=frozenset(stored["forms"]) if stored.get("forms") is not None else None)
 
 
+def maker_now(services: Services, stored: dict[str, Any]) -> Principal | None:
+    """The batch's maker with their rights as they are now; None when their key is revoked or their account disabled."""
+    if stored["kind"] == "key":
+        try:
+            key = services.api_keys.get(stored["id"])
+        except NotFound:
+            return None
+        return None if key.revoked_at is not None else key.principal()
+    if stored["kind"] == "user":
+        user = services.users.by_id(stored["id"])
+        return None if user is None or user.disabled_at is not None else user.principal()
+    return principal_of(stored)
+
+
 def stored_principal(principal: Principal) -> dict[str, Any]:
     return {"kind": principal.kind, "id": principal.id, "name": principal.name, "role": principal.role,
             "agencies": sorted(principal.agencies) if principal.agencies is not None else None,
@@ -67,8 +82,12 @@ def issue_rows(services: Services, batch_id: str, numbers: list[int]) -> None:
         log.warning("batch %s is gone; its message is dropped", batch_id)
         return
     services.batches.mark_started(batch_id, services.now())
-    principal = principal_of(batch.principal)
+    principal = maker_now(services, batch.principal)
     waiting: list[str] = []
+    if principal is None:  # the maker's key was revoked, or their account disabled, since: the rest is not issued
+        for row in services.batches.rows(batch_id, numbers, status="pending"):
+            services.batches.settle(batch_id, row.row, services.now(), errors={"": [bilingual(
+                "提交本批次的密钥已被吊销或账户已停用，未签发", "the key or account that made this batch was revoked or disabled: not issued")]})
     with background():
         for row in services.batches.rows(batch_id, numbers, status="pending"):
             problem = _issue_row(services, batch, principal, row)
