@@ -1,18 +1,36 @@
-"""The configured issuing agencies and their official-number formats (``config/agencies.toml``)."""
+"""The configured issuing agencies, their official-number formats and their signing keys (``config/agencies.toml``)."""
 
 from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 from .errors import ConfigurationError, NotFound
 
 NUMBER_KINDS = ("commitment", "letter")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class TokenKey:
+    """Where an agency's key lives on a PKCS#11 token (an HSM, a USB key; SoftHSM2 in tests).
+
+    The signing certificate is read from the token (``cert_label``, default ``key_label``); its CA chain, embedded in
+    every signature so that validators can build the path, comes from ``chain_file``. The PIN is read when a session
+    is opened, from ``pin_env`` (an environment variable's name) or ``pin_file``, and never kept in this object.
+    """
+
+    module: Path  # the PKCS#11 module (.so)
+    token_label: str
+    key_label: str
+    chain_file: Path  # PEM or DER: the CA certificates (intermediates and root) to embed
+    cert_label: str | None = None
+    pin_env: str | None = None
+    pin_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -24,6 +42,12 @@ class Agency:
     passphrase_file: Path | None = None
     passphrase_env: str | None = None  # name of the environment variable holding the passphrase
     seal_image: Path | None = None  # own seal (PNG, transparent background); default: drawn from the name
+    token: TokenKey | None = None  # own key on a PKCS#11 token instead of a PKCS#12 file
+
+    @property
+    def own_key(self) -> bool:
+        """Whether the agency signs with a key of its own rather than the development PKI's."""
+        return self.pkcs12 is not None or self.token is not None
 
     def format_number(self, kind: str, year: int, seq: int) -> str:
         return self.numbers[kind].format(year=year, seq=seq)
@@ -56,6 +80,42 @@ class Agencies:
 
 def _bad(path: Path, zh: str, en: str) -> ConfigurationError:
     return ConfigurationError(f"机关配置文件 {path} 有误：{zh}", f"agency file {path}: {en}")
+
+
+_TOKEN_TEXT = ("token_label", "key_label", "cert_label", "pin_env")
+_TOKEN_PATHS = ("pkcs11_module", "chain_file", "pin_file")
+
+
+def _token_key(path: Path, agency_id: str, entry: Mapping[str, object]) -> TokenKey | None:
+    """The agency's PKCS#11 key, if it names one; raises ConfigurationError. The module and the token are not looked
+    for here: a token may be plugged in after the start, and /healthz names an agency whose token is missing."""
+    given = [key for key in _TOKEN_TEXT + _TOKEN_PATHS if key in entry]
+    if not given:
+        return None
+    values: dict[str, str] = {}
+    for key in given:
+        value = entry[key]
+        if not isinstance(value, str) or not value.strip():
+            raise _bad(path, f"机关 {agency_id} 的 {key} 应为非空字符串", f"agency {agency_id}: {key} must be a non-empty string")
+        values[key] = value.strip()
+    missing = [key for key in ("pkcs11_module", "token_label", "key_label", "chain_file") if key not in values]
+    if missing:
+        raise _bad(path, f"机关 {agency_id} 的 PKCS#11 配置缺少 {'、'.join(missing)}", f"agency {agency_id}: PKCS#11 key without {', '.join(missing)}")
+    if ("pin_env" in values) == ("pin_file" in values):
+        raise _bad(path, f"机关 {agency_id} 的 PIN 须由 pin_env 或 pin_file 之一给出", f"agency {agency_id}: give the PIN by exactly one of pin_env and pin_file")
+    clashing = [key for key in ("pkcs12", "passphrase_file", "passphrase_env") if key in entry]
+    if clashing:
+        raise _bad(path, f"机关 {agency_id} 不能同时配置 PKCS#11 令牌和 {'、'.join(clashing)}",
+                   f"agency {agency_id}: a PKCS#11 key excludes {', '.join(clashing)}")
+    return TokenKey(
+        module=(path.parent / values["pkcs11_module"]).resolve(),
+        token_label=values["token_label"],
+        key_label=values["key_label"],
+        chain_file=(path.parent / values["chain_file"]).resolve(),
+        cert_label=values.get("cert_label"),
+        pin_env=values.get("pin_env"),
+        pin_file=(path.parent / values["pin_file"]).resolve() if "pin_file" in values else None,
+    )
 
 
 def load_agencies(path: Path) -> Agencies:
@@ -101,6 +161,7 @@ def load_agencies(path: Path) -> Agencies:
             passphrase_file=paths["passphrase_file"],
             passphrase_env=passphrase_env if isinstance(passphrase_env, str) and passphrase_env else None,
             seal_image=paths["seal_image"],
+            token=_token_key(path, agency_id, entry),
         )
     if not agencies:
         raise _bad(path, "未配置任何机关", "no agency is configured")

@@ -22,6 +22,7 @@
     │   ├── ConverterBusy              every worker busy and the queue full                             → 503
     │   └── SigningError               the document could not be signed                                 → 500
     │       ├── SigningKeyUnavailable  an agency's key (or the trust roots) cannot be loaded             → 500
+    │       │   └── SigningTokenUnavailable  … on a PKCS#11 token: absent, locked, PIN refused           → 503
     │       └── TimestampUnavailable   the TSA did not give a timestamp                                 → 503
     └── ConfigurationError             settings or agency file unusable (raised at start)
 """
@@ -168,6 +169,11 @@ class SigningError(PipelineError):
 
 class SigningKeyUnavailable(SigningError):
     code = "signing_key_unavailable"
+
+
+class SigningTokenUnavailable(SigningKeyUnavailable):
+    """The agency's PKCS#11 token cannot sign now (not present, locked, PIN refused): the same error code, but 503,
+    as an operator plugging it back in or fixing the PIN brings the service back without a restart."""
 
 
 class TimestampUnavailable(SigningError):

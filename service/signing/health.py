@@ -1,5 +1,5 @@
-"""Can the service sign right now? Every agency's key loads, and the TSA answers with a timestamp — and
-is that timestamp worth anything: a development TSA's is said to be one."""
+"""Can the service sign right now? Every agency's key loads (a token answers and holds its key), and the TSA answers
+with a timestamp — and is that timestamp worth anything: a development TSA's is said to be one."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ class SigningHealth:
         keys: dict[str, Any] = {}
         for agency in agencies:
             try:
-                self.keys.signer(agency)
+                self.keys.check(agency)
                 keys[agency.id] = {"ok": True}
             except ChengnuoError as exc:
                 keys[agency.id] = {"ok": False, "error": exc.message}

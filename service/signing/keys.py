@@ -2,28 +2,23 @@
 
 An agency's key comes from a PKCS#12 file: by default ``certs/agencies/<id>.p12`` of the development
 PKI with its passphrase in ``certs/private/passphrase``; a deployment names its own file and
-passphrase source in ``agencies.toml`` (``pkcs12``, ``passphrase_file`` or ``passphrase_env``).
-Passphrases are read, used and dropped; they never reach a log line or an error message.
+passphrase source in ``agencies.toml`` (``pkcs12``, ``passphrase_file`` or ``passphrase_env``), or a
+PKCS#11 token instead (``pkcs11_module``, ``token_label``, ``key_label``…: ``token.py``).
+Passphrases and PINs are read, used and dropped; they never reach a log line or an error message.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from asn1crypto import tsp, x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from pyhanko.sign.attributes import (
-    CMSAttributeProvider,
-    SignedAttributeProviderSpec,
-    SigningCertificateV2Provider,
-)
+from pyhanko.sign.attributes import SignedAttributeProviderSpec
 from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
@@ -31,35 +26,8 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 from ..agencies import Agency
 from ..errors import SigningKeyUnavailable
 from .paths import PkiPaths, read_passphrase
-
-
-class _KnownSigningCertificate(CMSAttributeProvider):
-    """The signing-certificate-v2 value pyHanko computed for this signer, kept as DER."""
-
-    attribute_type = "signing_certificate_v2"
-
-    def __init__(self, der: bytes) -> None:
-        self.der = der
-
-    async def build_attr_value(self, dry_run: bool = False) -> tsp.SigningCertificateV2:
-        return tsp.SigningCertificateV2.load(self.der)
-
-
-class _SigningCertificateOnce(SignedAttributeProviderSpec):
-    """pyHanko's signed attribute providers for a signature, except that the signing-certificate-v2
-    value, which depends on the certificate alone, comes from the DER pyHanko made once."""
-
-    def __init__(self, spec: SignedAttributeProviderSpec, cert: x509.Certificate, der: bytes) -> None:
-        self.spec = spec
-        self.cert = cert
-        self.der = der
-
-    def signed_attr_providers(self, data_digest: bytes, digest_algorithm: str) -> Iterator[CMSAttributeProvider]:
-        for provider in self.spec.signed_attr_providers(data_digest=data_digest, digest_algorithm=digest_algorithm):
-            if type(provider) is SigningCertificateV2Provider and provider.signing_cert is self.cert:
-                yield _KnownSigningCertificate(self.der)
-            else:
-                yield provider
+from .signed_attributes import SigningCertificateOnce
+from .token import TokenKeys, TokenSigner
 
 
 class CachedKeySigner(SimpleSigner):
@@ -90,7 +58,7 @@ class CachedKeySigner(SimpleSigner):
         spec = super()._signed_attr_provider_spec(*args, **kwargs)
         cert = self.signing_cert
         assert cert is not None
-        return _SigningCertificateOnce(spec, cert, self._signing_certificate_v2)
+        return SigningCertificateOnce(spec, cert, self._signing_certificate_v2)
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
@@ -117,12 +85,13 @@ def load_pkcs12_signer(path: Path, passphrase: bytes | None, *, what: str) -> Ca
 
 
 class KeyStore:
-    """Every agency's signer, loaded on first use and kept."""
+    """Every agency's signer, loaded on first use and kept: from its PKCS#12 file, or over its token's session."""
 
     def __init__(self, certs_dir: Path) -> None:
         self.paths = PkiPaths(certs_dir)
         self._signers: dict[str, CachedKeySigner] = {}
         self._lock = threading.Lock()
+        self.tokens = TokenKeys()
 
     def _passphrase(self, agency: Agency) -> bytes | None:
         if agency.passphrase_env:
@@ -140,8 +109,10 @@ class KeyStore:
         except OSError:
             raise SigningKeyUnavailable(f"{agency.name}的签名密钥口令文件不可读", f"the passphrase file of {agency.id}'s signing key cannot be read") from None
 
-    def signer(self, agency: Agency) -> CachedKeySigner:
-        """The agency's signer; raises SigningKeyUnavailable."""
+    def signer(self, agency: Agency) -> CachedKeySigner | TokenSigner:
+        """The agency's signer; raises SigningKeyUnavailable (SigningTokenUnavailable for a token)."""
+        if agency.token is not None:
+            return self.tokens.signer(agency)
         with self._lock:
             signer = self._signers.get(agency.id)
             if signer is None:
@@ -149,3 +120,15 @@ class KeyStore:
                 signer = load_pkcs12_signer(path, self._passphrase(agency), what=agency.name)
                 self._signers[agency.id] = signer
             return signer
+
+    def check(self, agency: Agency) -> None:
+        """Whether the agency can sign now: its key file opens, or its token answers and holds the key.
+        Raises SigningKeyUnavailable (SigningTokenUnavailable for a token)."""
+        if agency.token is not None:
+            self.tokens.check(agency)
+        else:
+            self.signer(agency)
+
+    def close(self) -> None:
+        """Closes the tokens' sessions; the store opens them again when next used."""
+        self.tokens.close()

@@ -65,7 +65,7 @@ def timestamp_source(settings: Settings, agencies: Iterable[Agency], development
     key would be timestamped by the development PKI.
     """
     if not settings.tsa_url:
-        own = sorted(agency.id for agency in agencies if agency.pkcs12 is not None)
+        own = sorted(agency.id for agency in agencies if agency.own_key)
         if settings.env == "production" or own:
             why_zh = "生产环境" if settings.env == "production" else f"机关 {'、'.join(own)} 使用自己的签名密钥"
             why_en = "CHENGNUO_ENV=production" if settings.env == "production" else f"agencies {', '.join(own)} sign with their own keys"
