@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 SYSTEM_PACKAGES := libreoffice-writer-nogui python3-uno fonts-noto-cjk fonts-hanazono \
                    poppler-utils qpdf python3-venv fontconfig libnss3-tools chromium
-# Servers the tests start and stop themselves (never as system services): PostgreSQL.
+# What the tests start and stop themselves (never as system services): PostgreSQL, Redis, haproxy; and SoftHSM2, the PKCS#11 token.
 TEST_PACKAGES := postgresql redis-server haproxy softhsm2
 FANDOL := /usr/local/share/fonts/fandol/FandolFang-Regular.otf
 
