@@ -25,15 +25,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from ..errors import ConversionError, ConverterBusy
 from . import docx_merge, pdf_split
 from .pool import Part
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class DocxConverter(Protocol):
@@ -115,36 +116,37 @@ def convert_batch(converter: DocxConverter, docxs: Sequence[bytes], *, group: in
     return results  # type: ignore[return-value]  # every entry was filled
 
 
+def _timed(conversion: Callable[[], T], count: int, timings: BatchTimings) -> T | None:
+    """A merged conversion, its time counted; None when LibreOffice failed on it (its documents then go alone).
+    ConverterBusy is not a failure of the merge: it is raised."""
+    started = time.perf_counter()
+    try:
+        return conversion()
+    except ConverterBusy:
+        raise
+    except ConversionError as exc:
+        log.warning("batch: the merged conversion of %s documents failed (%s); converting them alone", count, exc.en)
+        timings.notes.append(f"merged conversion failed: {exc.code}")
+        return None
+    finally:
+        timings.convert += time.perf_counter() - started
+
+
 def _convert_merged(converter: DocxConverter, sources: list[docx_merge.Source], timings: BatchTimings) -> list[bytes | None]:
     """The PDFs of ``sources`` from one merged conversion; None for each one to convert alone."""
     started = time.perf_counter()
     merged = docx_merge.merge(sources)
     timings.merge += time.perf_counter() - started
-    started = time.perf_counter()
     if isinstance(converter, PartsConverter):
         parts = [Part(docx_merge.start_mark(i), docx_merge.end_mark(i), docx_merge.own_suffix(i)) for i in range(len(sources))]
-        try:
-            pdfs = converter.convert_parts(merged, parts)
-        except ConverterBusy:
-            raise
-        except ConversionError as exc:
-            log.warning("batch: the merged conversion of %s documents failed (%s); converting them alone", len(sources), exc.en)
-            timings.notes.append(f"merged conversion failed: {exc.code}")
+        pdfs = _timed(lambda: converter.convert_parts(merged, parts), len(sources), timings)
+        if pdfs is None:
             return [None] * len(sources)
-        finally:
-            timings.convert += time.perf_counter() - started
         timings.merged_documents += sum(pdf is not None for pdf in pdfs)
         return pdfs
-    try:
-        pdf = converter.convert(merged)
-    except ConverterBusy:
-        raise
-    except ConversionError as exc:
-        log.warning("batch: the merged conversion of %s documents failed (%s); converting them alone", len(sources), exc.en)
-        timings.notes.append(f"merged conversion failed: {exc.code}")
+    pdf = _timed(lambda: converter.convert(merged), len(sources), timings)
+    if pdf is None:
         return [None] * len(sources)
-    finally:
-        timings.convert += time.perf_counter() - started
     started = time.perf_counter()
     parts = pdf_split.split(pdf, len(sources))
     timings.split += time.perf_counter() - started
