@@ -72,6 +72,7 @@ class Settings:
     batch_max_bytes: int = 16 * 1024 * 1024  # an uploaded batch file, or a JSON batch
     batch_retries: int = 40  # deliveries of one message before its rows are left pending (then: `batch resume`)
     batch_message_seconds: float = 600.0  # the longest one message may take
+    batch_keep_days: float = 30.0  # a finished batch keeps its rows' data (applicants' details) this long; then only outcomes
     batch_heartbeat_seconds: float = 15.0  # with Redis: a worker silent this long is dead, and its messages go back to the queue
     id_hash_key: str = ""  # 64 hex characters keying ID hashes (certificates, the false-commitment record); default: the data folder's
     trusted_proxies: int = 0  # proxies in front of the service whose X-Forwarded-For to believe

@@ -1,6 +1,7 @@
 """Periodic work of a serving process, on a daemon thread: voiding what dead processes left half-issued
 (``recovery.py``), announcing the case deadlines newly missed (``case.deadline_missed``, once each, whichever
-node claims it), and pruning the idempotency keys older than ``CHENGNUO_IDEMPOTENCY_TTL_HOURS``. A failure is logged and retried at the next round; it never stops the service."""
+node claims it), pruning the idempotency keys older than ``CHENGNUO_IDEMPOTENCY_TTL_HOURS``, and dropping the row data
+(applicants' details) of batches finished more than ``CHENGNUO_BATCH_KEEP_DAYS`` ago. A failure is logged and retried at the next round; it never stops the service."""
 
 from __future__ import annotations
 
@@ -37,6 +38,13 @@ class Housekeeping:
                 log.info("pruned %d expired idempotency keys", pruned)
         except Exception:
             log.exception("pruning idempotency keys failed")
+        try:
+            now = self.services.now()
+            dropped = self.services.batches.drop_data(now - dt.timedelta(days=self.services.settings.batch_keep_days), now)
+            if dropped:
+                log.info("dropped the row data of %d finished batch(es)", dropped)
+        except Exception:
+            log.exception("dropping finished batches' row data failed")
 
     def start(self) -> None:
         self._thread.start()

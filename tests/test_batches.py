@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
@@ -295,3 +296,25 @@ def test_rows_left_when_the_makers_key_is_revoked_are_not_issued(app, services):
     assert [r.status for r in rows] == ["done", "failed", "failed"]
     assert "revoked" in rows[1].errors[""][0] and rows[1].document_id is None
     assert services.batches.get(batch["id"]).status == "finished"
+
+
+def test_a_finished_batch_forgets_its_rows_data_after_the_keeping_time_and_keeps_the_outcomes(client, services):
+    from service.housekeeping import Housekeeping
+
+    rows = letters(2)
+    rows[1]["applicant"]["phone"] = "12"
+    batch = client.post(BATCHES, json={"form": "commitment-letter", "rows": rows}).json
+    issue_rows(services, batch["id"], [1, 2])
+    Housekeeping(services).run_once()
+    assert services.batches.rows(batch["id"])[0].data["applicant"]["id_number"]  # within the keeping time: kept
+    real = services.clock
+    services.clock = lambda: real() + dt.timedelta(days=services.settings.batch_keep_days + 1)
+    try:
+        Housekeeping(services).run_once()
+    finally:
+        services.clock = real
+    kept = services.batches.rows(batch["id"])
+    assert [r.data for r in kept] == [{}, {}] and services.batches.get(batch["id"]).data_dropped_at is not None
+    assert kept[0].document_id and "applicant.phone" in kept[1].errors
+    assert client.get(f"{BATCHES}/{batch['id']}").json["failures"][0]["row"] == 2
+    assert zipfile.ZipFile(io.BytesIO(client.get(f"{BATCHES}/{batch['id']}/archive").data)).read("manifest.csv")

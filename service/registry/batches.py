@@ -37,6 +37,7 @@ class BatchRecord(FromRow):
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
+    data_dropped_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,17 @@ class BatchStore:
         with self.engine.begin() as conn:
             return bool(conn.execute(update(batch_rows).where(batch_rows.c.batch_id == batch_id, batch_rows.c.row == row,
                                                               batch_rows.c.status == "pending").values(**values)).rowcount)
+
+    def drop_data(self, finished_before: dt.datetime, now: dt.datetime) -> int:
+        """Empties the rows' data of the batches finished before ``finished_before`` (their outcomes, errors and
+        documents stay); returns how many batches."""
+        with self.engine.begin() as conn:
+            ids = list(conn.execute(select(batches.c.id).where(batches.c.status == "finished", batches.c.finished_at < finished_before,
+                                                               batches.c.data_dropped_at.is_(None))).scalars())
+            if ids:
+                conn.execute(update(batch_rows).where(batch_rows.c.batch_id.in_(ids)).values(data={}))
+                conn.execute(update(batches).where(batches.c.id.in_(ids)).values(data_dropped_at=now))
+        return len(ids)
 
     def finish_if_complete(self, batch_id: str, now: dt.datetime) -> bool:
         """Marks the batch finished once no row is pending; True for the one call that did."""

@@ -400,6 +400,7 @@ batches = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("started_at", UTCDateTime(), nullable=True),  # the first row a worker took up
     Column("finished_at", UTCDateTime(), nullable=True),
+    Column("data_dropped_at", UTCDateTime(), nullable=True),  # the rows' data (applicants' details) dropped, outcomes kept
 )
 
 batch_rows = Table(
