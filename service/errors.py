@@ -23,7 +23,8 @@
     │   └── SigningError               the document could not be signed                                 → 500
     │       ├── SigningKeyUnavailable  an agency's key (or the trust roots) cannot be loaded             → 500
     │       │   └── SigningTokenUnavailable  … on a PKCS#11 token: absent, locked, PIN refused           → 503
-    │       └── TimestampUnavailable   the TSA did not give a timestamp                                 → 503
+    │       ├── TimestampUnavailable   the TSA did not give a timestamp                                 → 503
+    │       └── RevocationUnavailable  a CRL or OCSP responder of the chain did not answer (PAdES B-LT)   → 503
     └── ConfigurationError             settings or agency file unusable (raised at start)
 """
 
@@ -178,6 +179,13 @@ class SigningTokenUnavailable(SigningKeyUnavailable):
 
 class TimestampUnavailable(SigningError):
     code = "timestamp_unavailable"
+
+
+class RevocationUnavailable(SigningError):
+    """The CRL or OCSP responder a certificate of the chain names does not answer: no signature is made without
+    its validation data (PAdES B-LT), as none is made without a timestamp."""
+
+    code = "revocation_unavailable"
 
 
 class ConfigurationError(ChengnuoError):

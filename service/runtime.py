@@ -38,6 +38,7 @@ from .signing.health import SigningHealth
 from .signing.issuance import PersonsCA, id_hash_key
 from .signing.keys import KeyStore
 from .signing.paths import PkiPaths, read_passphrase
+from .signing.revocation import RevocationSource
 from .signing.timestamps import (
     TimestampSource,
     development_tsa_fingerprints,
@@ -66,6 +67,7 @@ class Services:
     signer: DocumentSigner
     signing_health: SigningHealth
     timestamps: TimestampSource
+    revocation: RevocationSource
     development_tsas: frozenset[str]  # SHA-256 of the development PKI's TSA certificate: its timestamps prove nothing
     sandbox: VerificationSandbox
     api_keys: ApiKeys
@@ -117,6 +119,19 @@ def persons_ca(settings: Settings) -> PersonsCA:
     return PersonsCA(p12, passphrase, key)
 
 
+def revocation_source(settings: Settings, agencies: Agencies) -> RevocationSource:
+    """Revocation data for PAdES B-LT, fetched with the TSA's timeout and validated against the configured trust
+    roots. Where the development PKI certifies an agency or the persons CA, its server (which answers their
+    CRLs and OCSP at the address the certificates name) is started before the first fetch."""
+    development = not settings.persons_ca or any(not agency.own_key for agency in agencies.by_id.values())
+
+    def prepare() -> None:
+        if development:
+            development_pki().dev_pki_server(settings.certs_dir)
+
+    return RevocationSource(settings.trust_root_files, settings.tsa_timeout, prepare=prepare)
+
+
 def template_labels() -> dict[str, list[str]]:
     """The signature labels of every form, by template file (two forms may share one template)."""
     labels: dict[str, list[str]] = {}
@@ -159,6 +174,7 @@ def build_services(
                                   development_url=lambda: development_pki().dev_pki_server(settings.certs_dir).tsa_url)
     development_tsas = development_tsa_fingerprints(settings.certs_dir)
     keys = KeyStore(settings.certs_dir)
+    revocation = revocation_source(settings, agencies)
     engine = make_engine(settings.database)
     converter = converter or ConverterPool(pool_settings(settings), workdir=None)
     cases = CaseStore(engine)
@@ -177,9 +193,10 @@ def build_services(
         converter=converter,
         keys=keys,
         persons=persons_ca(settings),
-        signer=DocumentSigner(keys, timestamps.timestamper),
+        signer=DocumentSigner(keys, timestamps.timestamper, revocation),
         signing_health=SigningHealth(keys, timestamps, development_tsas),
         timestamps=timestamps,
+        revocation=revocation,
         development_tsas=development_tsas,
         sandbox=sandbox
         or VerificationSandbox(

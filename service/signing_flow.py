@@ -82,6 +82,7 @@ def sign_as_staff(services: Services, principal: Principal, document_id: str, ro
                        location=agency.name, picture=services.users.signature_image(user.id)),
         pyhanko_signer(certificate, key, services.persons.chain),
         services.timestamps.timestamper(),
+        services.revocation,
     )
     return store_signature(services, record, party.role, user.display_name, "staff", before, signed, evidence={
         "signer": user.display_name, "user": user.username, "identity": "本人密码 / the signer's own password",

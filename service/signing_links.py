@@ -196,6 +196,7 @@ def sign_with_link(services: Services, token: str, *, code: object, id_suffix: o
                            picture=picture),
             pyhanko_signer(event.certificate, event.key, services.persons.chain),
             services.timestamps.timestamper(),
+            services.revocation,
         )
         del event  # the key served this one signature
         how = ("一次性验证码与证件号后六位 / a one-time code and the ID number's last characters" if link.mode == "remote"

@@ -26,8 +26,8 @@ from .fields import (
     Flag,
     FormSchema,
     Group,
-    Items,
     IdentifiedSchema,
+    Items,
     Phone,
     Text,
 )

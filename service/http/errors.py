@@ -28,6 +28,7 @@ from ..errors import (
     NotFound,
     PdfTooLarge,
     PipelineError,
+    RevocationUnavailable,
     ServiceBusy,
     SigningTokenUnavailable,
     StorageUnavailable,
@@ -59,6 +60,7 @@ STATUS: tuple[tuple[type[ChengnuoError], int], ...] = (
     (StorageUnavailable, 503),
     (StoredFileCorrupt, 500),
     (TimestampUnavailable, 503),
+    (RevocationUnavailable, 503),
     (SigningTokenUnavailable, 503),
     (ConversionTimeout, 504),
     (ConversionError, 502),
@@ -120,7 +122,7 @@ def handle_chengnuo_error(error: ChengnuoError) -> Response:
         response.headers["Retry-After"] = str(error.retry_after)
     elif isinstance(error, Unauthorized):
         response.headers["WWW-Authenticate"] = 'Bearer realm="chengnuo"'
-    elif isinstance(error, TimestampUnavailable):
+    elif isinstance(error, (TimestampUnavailable, RevocationUnavailable)):
         response.headers["Retry-After"] = "30"
     return response
 

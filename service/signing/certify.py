@@ -1,11 +1,16 @@
 """The signing stage: the issuing agency certifies the PDF (DocMDP: form filling and signing allowed),
-PAdES baseline with an RFC 3161 timestamp, with its round seal where the form is stamped, after
-adding an empty signature field for every other party the form names — so that their signatures
-later are permitted changes under the certification.
+PAdES B-LTA: the signature with an RFC 3161 timestamp, with its round seal where the form is stamped,
+then the chains' certificates and revocation data in the document security store, then a document
+timestamp (``revocation.py``; pyHanko writes all three revisions). Before signing, an empty signature
+field is added for every other party the form names — so that their signatures later are permitted
+changes under the certification. Each party's signature ends the same way (``party.py``): the newest
+revision of a document is always a document timestamp over everything before it, with the data to
+validate every signature and timestamp in it embedded.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 from collections.abc import Callable
@@ -21,11 +26,12 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.stamp import StaticStampStyle
 
 from ..agencies import Agency
-from ..errors import SigningError, SigningKeyUnavailable, TimestampUnavailable
+from ..errors import SigningError, TimestampUnavailable
 from ..forms import FormSpec
 from . import spots
 from .cross_seal import CrossPageSeal
 from .keys import KeyStore
+from .revocation import RevocationSource
 from .seal import seal_png
 from .seal_stamp import EncodedImage, encode_image, seal_stamp_style
 from .sync import run_sync
@@ -48,9 +54,10 @@ class SignatureRequest:
 
 
 class DocumentSigner:
-    def __init__(self, keys: KeyStore, timestamper: Callable[[], TimeStamper]) -> None:
+    def __init__(self, keys: KeyStore, timestamper: Callable[[], TimeStamper], revocation: RevocationSource) -> None:
         self.keys = keys
         self.timestamper = timestamper
+        self.revocation = revocation
         self._seals: dict[str, EncodedImage] = {}
         self._calibrations: dict[tuple[str, str], spots.Calibration] = {}
         self.cross_seal = CrossPageSeal()
@@ -98,7 +105,8 @@ class DocumentSigner:
         return found, (len(page_list) - 1, width, height)
 
     def sign(self, pdf: bytes, request: SignatureRequest) -> bytes:
-        """The certified PDF. Raises SigningKeyUnavailable, TimestampUnavailable or SigningError."""
+        """The certified PDF, PAdES B-LTA. Raises SigningKeyUnavailable, TimestampUnavailable, RevocationUnavailable
+        or SigningError."""
         spec, agency = request.spec, request.agency
         signer = self.keys.signer(agency)
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
@@ -132,14 +140,19 @@ class DocumentSigner:
             reason=f"签发{spec.title}（登记编号 {request.serial}）",
             location=agency.name,
             contact_info=request.verify_url,
+            embed_validation_info=True,
+            use_pades_lta=True,
         )
         try:
             timestamper = self.timestamper()
+            assert signer.signing_cert is not None
+            metadata = dataclasses.replace(
+                metadata, validation_context=self.revocation.context(signer.signing_cert, list(signer.cert_registry), timestamper))
             pdf_signer = signers.PdfSigner(
                 metadata, signer=signer, timestamper=timestamper, stamp_style=self.seal_style(agency) if spec.seal else None
             )
             out = run_sync(lambda: pdf_signer.async_sign_pdf(writer, existing_fields_only=True, bytes_reserved=BYTES_RESERVED))
-        except (SigningKeyUnavailable, TimestampUnavailable):
+        except SigningError:  # ours: the key, the timestamp, the revocation data
             raise
         except (TimestampRequestError, OSError) as exc:
             raise TimestampUnavailable("时间戳服务不可用，文书未签发", "the timestamping service is unavailable; nothing was issued") from exc

@@ -1,6 +1,7 @@
 """A party's signature in the field the agency prepared for it: an approval signature (PAdES, SHA-256,
 timestamped) added as an incremental update, which the agency's certification permits (form filling and
-signing). Its visible appearance is the person's handwritten signature, or their name when there is none.
+signing), followed, as the agency's, by the validation data in the DSS and a document timestamp (B-LTA,
+``revocation.py``): the archival timestamp is renewed after each party, so it covers the last signature. Its visible appearance is the person's handwritten signature, or their name when there is none.
 pyHanko builds the signature; this module hands it the key, the certificate chain and the picture.
 """
 
@@ -25,6 +26,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from ..errors import SigningError, TimestampUnavailable
 from .certify import BYTES_RESERVED
+from .revocation import RevocationSource
 from .seal_stamp import encode_image, seal_stamp_style
 from .sync import run_sync
 
@@ -70,9 +72,13 @@ def pyhanko_signer(certificate: x509.Certificate, key: PrivateKeyTypes, chain: l
     )
 
 
-def sign_field(pdf: bytes, signature: PartySignature, signer: signers.SimpleSigner, timestamper: TimeStamper) -> bytes:
-    """``pdf`` with the party's signature in its field. Raises TimestampUnavailable or SigningError."""
+def sign_field(pdf: bytes, signature: PartySignature, signer: signers.SimpleSigner, timestamper: TimeStamper,
+               revocation: RevocationSource) -> bytes:
+    """``pdf`` with the party's signature in its field, PAdES B-LTA. Raises TimestampUnavailable,
+    RevocationUnavailable or SigningError."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    assert signer.signing_cert is not None
+    context = revocation.context(signer.signing_cert, list(signer.cert_registry), timestamper)
     metadata = signers.PdfSignatureMetadata(
         field_name=signature.field,
         subfilter=fields.SigSeedSubFilter.PADES,
@@ -80,6 +86,9 @@ def sign_field(pdf: bytes, signature: PartySignature, signer: signers.SimpleSign
         name=signature.name,
         reason=signature.reason,
         location=signature.location,
+        embed_validation_info=True,
+        use_pades_lta=True,
+        validation_context=context,
     )
     style = seal_stamp_style(encode_image(signature.picture or name_picture(signature.name)))
     try:

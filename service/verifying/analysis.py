@@ -16,7 +16,7 @@ from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields
-from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
+from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature, validate_pdf_timestamp
 from pyhanko_certvalidator import ValidationContext
 
 from ..errors import UnusablePdf
@@ -53,6 +53,22 @@ class SignatureFinding:
 
 
 @dataclass(frozen=True)
+class TimestampFinding:
+    """A document timestamp (PAdES B-LTA): a TSA's token over the whole file as it then stood."""
+
+    field: str
+    intact: bool
+    valid: bool
+    trusted: bool
+    invisible: bool  # its widget has no area: it shows nothing on any page
+    coverage: str
+    timestamp: str | None
+    revision: int
+    revision_end: int
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class PdfAnalysis:
     signatures: tuple[SignatureFinding, ...]
     revisions: int
@@ -62,6 +78,11 @@ class PdfAnalysis:
     fields_now: tuple[str, ...]  # signature fields in the latest revision
     unreadable: tuple[str, ...] = ()  # filled signature fields whose signature cannot even be read
     metadata_changed: tuple[str, ...] = ()  # /Info keys (or "XMP") changed after certification, beyond the signing tool's own
+    timestamps: tuple[TimestampFinding, ...] = ()  # document timestamps, in signing order
+    # of the file as it may have been issued: the certified revision, and each later revision up to the first later
+    # signature (the validation data and the document timestamp of B-LTA); the registry holds one of them
+    issued_sha256: tuple[str, ...] = ()
+    has_dss: bool = False  # the latest revision has a document security store (validation data)
 
 
 def _name(level: object | None) -> str | None:
@@ -147,6 +168,42 @@ def _finding(signature: object, context: ValidationContext) -> SignatureFinding:
     )
 
 
+_EOF = re.compile(rb"%%EOF(\r\n|\r|\n)?")
+MAX_ISSUED_CANDIDATES = 16
+
+
+def _issued_candidates(pdf: bytes, certification: SignatureFinding, findings: tuple[SignatureFinding, ...]) -> tuple[str, ...]:
+    """SHA-256 of the file up to the end of the certified revision, and up to the end of each revision after it
+    and before the first later signature. Whatever follows such a prefix is what the difference analysis of the
+    certification judged."""
+    bound = min((f.revision_end for f in findings if f.revision > certification.revision), default=len(pdf))
+    ends = sorted({certification.revision_end} | {m.end() for m in _EOF.finditer(pdf, certification.revision_end, bound)})
+    return tuple(hashlib.sha256(pdf[:end]).hexdigest() for end in ends[:MAX_ISSUED_CANDIDATES])
+
+
+def _invisible(sig: EmbeddedPdfSignature) -> bool:
+    try:
+        rect = [float(v) for v in sig.sig_field.get("/Rect", [0, 0, 0, 0])]
+    except (TypeError, ValueError):
+        return False
+    return len(rect) == 4 and (rect[2] - rect[0]) * (rect[3] - rect[1]) == 0
+
+
+def _timestamp_finding(sig: EmbeddedPdfSignature, context: ValidationContext) -> TimestampFinding:
+    _, _, start2, len2 = (list(sig.byte_range) + [0, 0, 0, 0])[:4]
+    base = {"field": str(sig.field_name), "revision": int(sig.signed_revision), "revision_end": int(start2) + int(len2),
+            "invisible": _invisible(sig)}
+    try:
+        status = validate_pdf_timestamp(sig, validation_context=context, diff_policy=ISSUED_DOCUMENT_POLICY)
+    except RecursionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to validate is a finding, not a crash
+        return TimestampFinding(intact=False, valid=False, trusted=False, coverage="unclear", timestamp=None, error=type(exc).__name__, **base)
+    return TimestampFinding(intact=bool(status.intact), valid=bool(status.valid), trusted=bool(status.trusted),
+                            coverage=_name(status.coverage) or "unclear",
+                            timestamp=status.timestamp.isoformat() if status.timestamp else None, **base)
+
+
 def analyse(pdf: bytes, trust_roots: list[str]) -> PdfAnalysis:
     """Every signature of ``pdf`` checked against ``trust_roots`` (file paths).
 
@@ -156,16 +213,20 @@ def analyse(pdf: bytes, trust_roots: list[str]) -> PdfAnalysis:
     context = ValidationContext(trust_roots=list(load_certs_from_pemder(trust_roots)), allow_fetching=False)
     try:
         embedded, unreadable = _signatures(reader)
-        findings = tuple(_finding(sig, context) for sig in embedded)
+        findings = tuple(_finding(sig, context) for sig in embedded if sig.sig_object_type != "/DocTimeStamp")
+        timestamps = tuple(_timestamp_finding(sig, context) for sig in embedded if sig.sig_object_type == "/DocTimeStamp")
+        has_dss = "/DSS" in reader.root
         fields_now = _field_names(reader)
         certification = next((f for f in findings if f.certification), None)
         serial = certified_sha256 = None
+        issued_sha256: tuple[str, ...] = ()
         fields_certified: tuple[str, ...] = ()
         metadata_changed: tuple[str, ...] = ()
         if certification is not None:
             match = SERIAL.search(certification.reason)
             serial = match.group(1) if match else None
             certified_sha256 = hashlib.sha256(pdf[: certification.revision_end]).hexdigest()
+            issued_sha256 = _issued_candidates(pdf, certification, findings)
             fields_certified = _field_names(reader.get_historical_resolver(certification.revision))
             metadata_changed = metadata_changes(reader, certification.revision)
         revisions = reader.xrefs.total_revisions
@@ -173,7 +234,8 @@ def analyse(pdf: bytes, trust_roots: list[str]) -> PdfAnalysis:
         raise UnusablePdf("PDF 结构嵌套过深，无法核验", "the PDF is nested too deeply to be checked", code="pdf_too_complex") from None
     except (PdfReadError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise UnusablePdf("PDF 文件已损坏，无法核验", f"the PDF is damaged ({type(exc).__name__})", code="damaged_pdf") from None
-    return PdfAnalysis(findings, revisions, serial, certified_sha256, fields_certified, fields_now, unreadable, metadata_changed)
+    return PdfAnalysis(findings, revisions, serial, certified_sha256, fields_certified, fields_now, unreadable, metadata_changed,
+                       timestamps=timestamps, has_dss=has_dss, issued_sha256=issued_sha256)
 
 
 def _signatures(reader: PdfFileReader) -> tuple[list[EmbeddedPdfSignature], tuple[str, ...]]:

@@ -179,7 +179,21 @@ def build_report(
             changes = "disallowed"
             add("签发后文件被改动（增加、修改内容或批注），超出签署预留签名域的许可范围",
                 "the file was changed after issue (content or annotations added or altered) beyond signing the prepared fields", INVALID)
-        new_fields = sorted(set(analysis.fields_now) - set(analysis.fields_certified))
+        archival = [t for t in analysis.timestamps if t.revision > certification.revision]
+        for stamp in analysis.timestamps:
+            if stamp not in archival:
+                add(f"签名域 {stamp.field} 中的文档时间戳早于签发机关的签名，不应存在",
+                    f"the document timestamp in {stamp.field} predates the issuing agency's signature", INVALID)
+            elif stamp.error or not stamp.intact or not stamp.valid or stamp.coverage not in ("entire_file", "entire_revision"):
+                add(f"{stamp.field} 中的文档时间戳已损坏或与内容不符", f"the document timestamp in {stamp.field} is broken or does not match", INVALID)
+            elif not stamp.invisible:
+                add(f"{stamp.field} 中的文档时间戳带有可见的外观，不是本服务加盖的", f"the document timestamp in {stamp.field} has a visible appearance: "
+                    "this service adds none", INVALID)
+            elif not stamp.trusted:
+                add(f"{stamp.field} 中的文档时间戳来自不受信任的时间戳服务", f"the document timestamp in {stamp.field} comes from an untrusted TSA", "info")
+        # a document timestamp after issue (PAdES B-LTA) adds a field of its own: validation data, not a signature
+        archival_fields = {t.field for t in archival if t.invisible}
+        new_fields = sorted(set(analysis.fields_now) - set(analysis.fields_certified) - archival_fields)
         if new_fields:
             changes = "disallowed"
             add(f"签发后新增了签名域：{'、'.join(new_fields)}", f"signature fields were added after issue: {', '.join(new_fields)}", INVALID)
@@ -216,7 +230,7 @@ def build_report(
                 when = record.voided_at.astimezone(now.tzinfo).strftime("%Y-%m-%d %H:%M") if record.voided_at else "?"
                 add(f"此文书已于 {when} 作废，原因：{record.void_reason or '未说明'}",
                     f"this document was voided on {when}; reason: {record.void_reason or 'not given'}", INVALID)
-            elif not record.issued or record.sha256 != analysis.certified_sha256:
+            elif not record.issued or record.sha256 not in (analysis.issued_sha256 or (analysis.certified_sha256,)):
                 add("签名版本与登记簿中签发的文书不一致（可能为伪造）",
                     "the signed revision differs from the document the registry issued (possibly forged)", INVALID)
 
