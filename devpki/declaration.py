@@ -146,9 +146,12 @@ def _build(config: dict[str, Any], key_dir: Path, url: str) -> PKIArchitecture:
     return arch
 
 
-def load_dev_pki(certs_dir: Path) -> DevPki:
+def load_dev_pki(certs_dir: Path, url: str | None = None) -> DevPki:
     """The declared PKI over the keys and agencies init-pki made. Raises ConfigurationError when init-pki
-    has not run (or its files are damaged)."""
+    has not run (or its files are damaged).
+
+    ``url``: the same PKI, but with its services (CRLs, OCSP) named at another address — for tests of a
+    responder that does not answer; by default the address init-pki chose."""
     paths = PkiPaths(certs_dir)
     try:
         state = State.read(paths)
@@ -160,7 +163,7 @@ def load_dev_pki(certs_dir: Path) -> DevPki:
             raise FileNotFoundError(missing)
         for keyset in config["keysets"].values():
             keyset["default-password"] = passphrase
-        return DevPki(_build(config, paths.private, state.url), paths, state.url)
+        return DevPki(_build(config, paths.private, url or state.url), paths, url or state.url)
     except (OSError, ValueError, KeyError, CertomancerConfigurationError):
         raise ConfigurationError(
             f"开发用 PKI 不完整（{certs_dir}），请运行 python -m service init-pki",
