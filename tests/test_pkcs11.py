@@ -140,7 +140,7 @@ def test_a_commitment_letter_is_signed_through_the_token_and_pdfsig_trusts_it(on
     pdf = client.get(second.json["links"]["pdf"]).data
     report = sigcheck.pdfsig(pdf, nssdb)["agency"]
     assert (report["Signature Validation"], report["Certificate Validation"]) == ("Signature is Valid.", "Certificate is Trusted.")
-    assert report["Signer Certificate Common Name"] == AGENCY and report["whole document"] is True
+    assert report["Signer Certificate Common Name"] == AGENCY and report["whole document"] is False
     status = sigcheck.signatures(pdf, pki / "root-ca.pem")["agency"]
     assert status.bottom_line and status.timestamp_validity is not None and status.timestamp_validity.trusted
     # the same container as a PKCS#12 key gives (tests/test_signing.py)
