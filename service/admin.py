@@ -9,9 +9,9 @@ from .auth.api_keys import ApiKey
 from .auth.principal import Principal, authorize_admin
 from .auth.users import SigningCredentials, User
 from .errors import Conflict, Forbidden, InvalidData
+from .signing.handwriting import signature_png
 from .forms import CATALOGUE
 from .runtime import Services
-from .signing.handwriting import signature_png
 
 STAFF = ("clerk", "supervisor")  # the roles that sign as 经办人, 核验人 …: they have their own certificates
 

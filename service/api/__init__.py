@@ -4,22 +4,8 @@ once with the schemas in ``schemas.py`` (validation, answers and /api/openapi.js
 from __future__ import annotations
 
 from ..http.openapi import Api
-from . import (
-    admin,
-    assistance,
-    batches,
-    cases,
-    catalog,
-    credit,
-    disclosure,
-    documents,
-    forms,
-    health,
-    signing,
-    statistics,
-    verifications,
-    webhooks,
-)
+from . import admin, assistance, batches, cases, catalog, credit, disclosure, documents, forms, health, signing, statistics
+from . import verifications, webhooks
 
 
 def init_app(api: Api) -> None:

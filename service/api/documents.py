@@ -8,8 +8,8 @@ from flask import Response, current_app, g, request, url_for
 
 from .. import documents, issuing, signing_flow, voiding
 from ..auth.http import client_address, require_principal
-from ..evidence import evidence as evidence_of
 from ..http.downloads import MIMETYPES, file_response
+from ..evidence import evidence as evidence_of
 from ..http.openapi import BINARY, TEXT, Blueprint, header
 from ..http.report_page import render_evidence_html, wants_html
 from ..registry.documents import DocumentRecord

@@ -32,17 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Conflict, bilingual
 from ..masking import scrub
 from ..registry.tables import audit_log
-from .head import (
-    GENESIS,
-    NOTHING,
-    HeadFile,
-    HeadState,
-    HeadStore,
-    MalformedHead,
-    Mark,
-    mismatch_seq,
-    reconcile,
-)
+from .head import GENESIS, NOTHING, HeadFile, HeadState, HeadStore, MalformedHead, Mark, mismatch_seq, reconcile
 from .locks import AdvisoryLock, AuditLock, FileLock, contention
 
 log = logging.getLogger(__name__)
@@ -73,7 +63,7 @@ class AuditCheck:
 
 def entry_hash(*, seq: int, at: dt.datetime, actor: str, action: str, object: str, outcome: str, detail: Mapping[str, Any], prev_hash: str) -> str:
     """The hex SHA-256 of the entry's canonical JSON (sorted keys, UTF-8, no spaces; ``at`` in UTC)."""
-    payload = {"seq": seq, "at": at.astimezone(dt.UTC).isoformat(timespec="microseconds"), "actor": actor,
+    payload = {"seq": seq, "at": at.astimezone(dt.timezone.utc).isoformat(timespec="microseconds"), "actor": actor,
                "action": action, "object": object, "outcome": outcome, "detail": detail, "prev_hash": prev_hash}
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -168,7 +158,7 @@ class AuditLog:
         if at.tzinfo is None:
             raise ValueError("naive datetime: the audit log stores only aware times")
         fields: dict[str, Any] = {
-            "at": at.astimezone(dt.UTC), "actor": scrub(actor)[:200], "action": scrub(action)[:40],
+            "at": at.astimezone(dt.timezone.utc), "actor": scrub(actor)[:200], "action": scrub(action)[:40],
             "object": scrub(object)[:200], "outcome": scrub(outcome)[:20], "detail": _clean(dict(detail or {})),
         }
         for _ in range(50):

@@ -26,8 +26,8 @@ from .fields import (
     Flag,
     FormSchema,
     Group,
-    IdentifiedSchema,
     Items,
+    IdentifiedSchema,
     Phone,
     Text,
 )

@@ -21,16 +21,7 @@ from marshmallow import ValidationError, validates_schema
 
 from ..errors import bilingual
 from .commitment import good_credit_flag, require_good_credit
-from .fields import (
-    Choice,
-    Date,
-    FormSchema,
-    Group,
-    IdentifiedSchema,
-    Items,
-    ResidentId,
-    Text,
-)
+from .fields import Choice, Date, FormSchema, Group, IdentifiedSchema, Items, ResidentId, Text
 from .spec import FormSpec, Party
 
 SUBJECT_ID_TYPES = ["统一社会信用代码", "居民身份证"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from apispec import APISpec
@@ -21,7 +21,7 @@ def _converter():  # type: ignore[no-untyped-def]
     return plugin.converter
 
 
-@cache
+@lru_cache(maxsize=None)
 def json_schema(spec: FormSpec) -> dict[str, Any]:
     schema = _converter().schema2jsonschema(spec.schema())
     schema.update({"$schema": "https://json-schema.org/draft/2020-12/schema", "title": spec.title, "additionalProperties": False})

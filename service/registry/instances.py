@@ -93,7 +93,7 @@ class Instances:
             try:
                 with self.engine.begin() as conn:
                     conn.execute(update(instances).where(instances.c.id == self._id).values(heartbeat_at=self.clock()))
-            except Exception:
+            except Exception:  # noqa: BLE001 - a missed beat is retried; a long outage lets the lease run out, as it should
                 log.warning("heartbeat failed", exc_info=True)
 
     def gone(self) -> list[str]:
@@ -127,6 +127,6 @@ class Instances:
             try:
                 with self.engine.begin() as conn:
                     conn.execute(update(instances).where(instances.c.id == self._id).values(stopped_at=self.clock()))
-            except Exception:
+            except Exception:  # noqa: BLE001 - the lease runs out instead
                 log.warning("could not mark instance %s stopped", self._id, exc_info=True)
 

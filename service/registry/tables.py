@@ -7,10 +7,10 @@ import datetime as dt
 from sqlalchemy import (
     JSON,
     Column,
+    LargeBinary,
     DateTime,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
@@ -33,10 +33,10 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime: the registry stores only aware times")
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
     def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:  # type: ignore[no-untyped-def]
-        return value.replace(tzinfo=dt.UTC) if value is not None else None
+        return value.replace(tzinfo=dt.timezone.utc) if value is not None else None
 
 documents = Table(
     "documents",

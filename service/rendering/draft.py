@@ -6,10 +6,10 @@ from __future__ import annotations
 import io
 from functools import lru_cache
 
-import pypdfium2 as pdfium
 from PIL import Image, ImageDraw, ImageFont
 from pyhanko.pdf_utils import layout
 from pyhanko.pdf_utils.images import PdfImage
+import pypdfium2 as pdfium
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.stamp import StaticStampStyle
 from pyhanko.stamp.static import StaticContentStamp

@@ -5,20 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from ..http.openapi import Api
-from . import (
-    account,
-    assistance_pages,
-    batch_pages,
-    case_pages,
-    catalog_pages,
-    clerk,
-    credit_pages,
-    disclosure_pages,
-    public,
-    signing_pages,
-    statistics_pages,
-    verify_pages,
-)
+from . import account, assistance_pages, batch_pages, case_pages, catalog_pages, clerk, credit_pages, disclosure_pages, public
+from . import signing_pages, statistics_pages, verify_pages
 
 
 def init_app(app: Flask, docs: Api) -> None:

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from flask import (
-    Blueprint,
-    Response,
-    current_app,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 
 from ..auth.http import client_address, csrf_token, current_principal
-from ..auth.users import SignInRefused
 from ..errors import ChengnuoError, NotFound
+from ..auth.users import SignInRefused
 
 bp = Blueprint("account", __name__, template_folder="templates")
 

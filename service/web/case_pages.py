@@ -21,16 +21,7 @@ from flask import (
 )
 
 from ..auth.http import csrf_token
-from ..cases import (
-    assistance,
-    catalog_use,
-    inputs,
-    opening,
-    papers,
-    procedure,
-    queries,
-    steps,
-)
+from ..cases import assistance, catalog_use, inputs, opening, papers, procedure, queries, steps
 from ..cases.applicants import APPLICANT_TYPES
 from ..cases.deadlines import KINDS as DEADLINE_KINDS
 from ..cases.vocabulary import (

@@ -6,8 +6,8 @@ from flask import Blueprint, Response, current_app, g, render_template, request
 
 from ..auth.http import actor, csrf_token, current_principal
 from ..errors import PdfTooLarge, ServiceBusy, UnusablePdf
-from ..http.report_page import CHANGES, VERDICTS
 from ..verification import verify
+from ..http.report_page import CHANGES, VERDICTS
 
 bp = Blueprint("verify_pages", __name__, template_folder="templates")
 

@@ -101,7 +101,7 @@ class Deliverer:
         try:
             claimed = self.store.claim(self.services.instances.id, self.services.now(), lease=self.settings.lease,
                                        limit=self.settings.workers)
-        except Exception:
+        except Exception:  # noqa: BLE001 - the database may be away for a moment
             log.exception("could not claim webhook deliveries")
             return 0
         for future in [self._pool.submit(self.deliver, due) for due in claimed]:
@@ -112,7 +112,7 @@ class Deliverer:
         """Sends one claimed delivery and records the attempt. Never raises."""
         try:
             self._attempt(due)
-        except Exception:
+        except Exception:  # noqa: BLE001 - the lease runs out, and the delivery is tried again
             log.exception("webhook delivery %d (%s, event %s) could not be completed", due.id, due.webhook_id, due.event_id)
 
     def _attempt(self, due: DueDelivery) -> None:
@@ -156,7 +156,7 @@ class Deliverer:
         self._pruned_at = time.monotonic()
         try:
             forgotten = self.store.prune(self.services.now() - self.settings.retention)
-        except Exception:
+        except Exception:  # noqa: BLE001 - next time
             log.exception("could not prune old webhook deliveries")
             return
         if forgotten:

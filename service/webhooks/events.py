@@ -50,7 +50,7 @@ def matches(subscribed: Iterable[str], event_type: str) -> bool:
 
 def iso_time(value: dt.datetime | None) -> str | None:
     """UTC, ISO 8601, with a Z: the one time format of events."""
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value is not None else None
+    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def document_data(record: DocumentRecord, base_url: str) -> dict[str, Any]:

@@ -54,7 +54,7 @@ def publish(services: Services, event_type: str, data: Mapping[str, Any], *, age
         services.webhooks.enqueue(event_id=event_id, event_type=event_type, body=body, webhook_ids=targets, now=now)
         log.info("%s %s: %d delivery(ies) queued", event_type, event_id, len(targets))
         return event_id
-    except Exception:
+    except Exception:  # noqa: BLE001 - an event must never fail what it reports
         log.exception("could not record the %s event (agency %s, form %s); no webhook will hear of it", event_type, agency, form)
         return None
 
@@ -68,7 +68,7 @@ def _may_read(agencies: frozenset[str], forms: frozenset[str] | None, agency: st
 def _document_event(services: Services, event_type: str, record: DocumentRecord, **extra: Any) -> str | None:
     try:
         data = {"document": events.document_data(record, services.settings.base_url), **extra}
-    except Exception:
+    except Exception:  # noqa: BLE001 - as publish: never fail the caller
         log.exception("could not describe document %s for the %s event", getattr(record, "id", "?"), event_type)
         return None
     return publish(services, event_type, data, agency=record.agency, form=record.form)
@@ -103,7 +103,7 @@ def case_event(services: Services, event_type: str, case: Any, **extra: Any) -> 
     """A ``case.*`` event for the keys of the case's agency; never raises."""
     try:
         data = {"case": events.case_data(case, services.settings.base_url), **extra}
-    except Exception:
+    except Exception:  # noqa: BLE001 - as publish: never fail the caller
         log.exception("could not describe case %s for the %s event", getattr(case, "id", "?"), event_type)
         return None
     return publish(services, event_type, data, agency=case.agency, form=None)
