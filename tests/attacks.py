@@ -16,8 +16,9 @@ from .sigcheck import self_signed_signer
 
 
 def _signature_hole(pdf: bytes) -> tuple[int, int]:
-    """Start and end of the hex digits of the (last) signature's /Contents."""
-    *_, match = re.finditer(rb"/Contents\s*<([0-9a-fA-F]{1000,})>", pdf)
+    """Start and end of the hex digits of the agency's signature's /Contents: the first signature (under B-LTA
+    the last one is a document timestamp)."""
+    match = next(re.finditer(rb"/Contents\s*<([0-9a-fA-F]{1000,})>", pdf))
     return match.start(1), match.end(1)
 
 

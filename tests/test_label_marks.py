@@ -77,7 +77,7 @@ def test_destinations_place_labels_where_pdfium_finds_them(services, form_id: st
     from an agency with a longer name (which can respace a justified line) is placed within a point
     of PDFium's own reading of it, from destinations or, if the label's width changed, by PDFium."""
     spec = CATALOGUE[form_id]
-    signer = DocumentSigner(services.signer.keys, services.signer.timestamper)
+    signer = DocumentSigner(services.signer.keys, services.signer.timestamper, services.signer.revocation)
     pdfs = []
     for serial, agency_id in (("2026-00000001-AAAA", "jc-justice"), ("2026-00000002-BBBB", "jc-justice"),
                               ("2026-00000003-CCCC", "jx-service")):
