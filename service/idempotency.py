@@ -4,6 +4,8 @@ use the same key without meeting). Issuing, opening a case and a case's steps al
 from __future__ import annotations
 
 import hashlib
+import json
+from typing import Any
 
 from .auth.principal import Principal
 from .errors import InvalidRequest
@@ -19,3 +21,10 @@ def scoped_key(principal: Principal, key: str) -> str:
 def hashed_key(principal: Principal, key: str) -> str:
     """The scoped key's SHA-256, for a column of fixed width."""
     return hashlib.sha256(scoped_key(principal, key).encode()).hexdigest()
+
+
+def request_hash(request: Any) -> str:
+    """The SHA-256 of a request's canonical JSON (sorted keys, no spaces, UTF-8): the same key with another body is
+    told apart from a repeat by it."""
+    canonical = json.dumps(request, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

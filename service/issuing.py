@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -34,7 +33,7 @@ from .errors import (
 )
 from .forms import FormSpec, get_form
 from .forms.fields import as_of, dates_before_birth, flatten_errors
-from .idempotency import scoped_key
+from .idempotency import request_hash, scoped_key
 from .registry.documents import DocumentRecord
 from .rendering.context import template_context
 from .rendering.draft import mark_draft
@@ -97,8 +96,7 @@ def issuing_agency(services: Services, principal: Principal, agency_id: str | No
 
 
 def request_fingerprint(form_id: str, agency_id: str | None, raw: Any) -> str:
-    canonical = json.dumps({"form": form_id, "agency": agency_id, "data": raw}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return request_hash({"form": form_id, "agency": agency_id, "data": raw})
 
 
 def issue(

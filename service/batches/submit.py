@@ -9,8 +9,6 @@ Idempotency-Key the same request gives the same batch, however often it is sent,
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -28,7 +26,7 @@ from ..errors import (
     bilingual,
 )
 from ..forms import get_form
-from ..idempotency import scoped_key
+from ..idempotency import request_hash, scoped_key
 from ..issuing import issuing_agency
 from ..registry.batches import BatchRecord
 from ..runtime import Services
@@ -75,12 +73,6 @@ def _check_size(count: int, limit: int) -> None:
         raise FileTooLarge(f"一批最多 {limit} 行，本批有 {count} 行", f"at most {limit} rows per batch; this one has {count}", code="too_many_rows")
 
 
-def _fingerprint(form_id: str, agency_id: str, rows: Sequence[tuple[int, Mapping[str, Any], Mapping[str, Any]]]) -> str:
-    canonical = json.dumps({"form": form_id, "agency": agency_id, "rows": [[n, d, e] for n, d, e in rows]},
-                           sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
 def submit(services: Services, principal: Principal, form_id: str, agency_id: str | None,
            rows: Sequence[tuple[int, Mapping[str, Any], Mapping[str, list[str]]]], *, source: str = "json",
            filename: str | None = None, idempotency_key: str | None = None) -> Submitted:
@@ -90,15 +82,16 @@ def submit(services: Services, principal: Principal, form_id: str, agency_id: st
     get_form(form_id)
     agency = issuing_agency(services, principal, agency_id, form_id, action="batch")
     key = scoped_key(principal, idempotency_key) if idempotency_key else None
-    fingerprint = _fingerprint(form_id, agency.id, rows)
+    fingerprint = request_hash({"form": form_id, "agency": agency.id, "rows": [[n, d, e] for n, d, e in rows]})
     now = services.now()
     record = BatchRecord(id=str(uuid.uuid4()), form=form_id, agency=agency.id, principal=stored_principal(principal), source=source,
                          filename=(filename or "")[:200] or None, total=len(rows), status="running", idempotency_key=key,
                          request_hash=fingerprint, created_at=now, started_at=None, finished_at=None)
-    stored = services.batches.create(record, rows) if key is None or services.batches.by_key(key) is None else None
-    if stored is None:
+    first = services.batches.by_key(key) if key else None
+    if first is None and services.batches.create(record, rows) is None:  # the same key, sent to another node meanwhile
         first = services.batches.by_key(key or "")
-        if first is None or first.request_hash != fingerprint:
+    if first is not None:
+        if first.request_hash != fingerprint:
             raise Conflict("该 Idempotency-Key 已用于内容不同的请求", "this Idempotency-Key was already used with a different request body",
                            code="idempotency_key_reused")
         if first.started_at is None and first.status == "running":
