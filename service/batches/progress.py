@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from ..auth.principal import Principal
@@ -46,8 +45,11 @@ def get_batch(services: Services, principal: Principal, batch_id: str) -> BatchR
 
 
 def progress(services: Services, principal: Principal, batch_id: str) -> Progress:
-    batch = get_batch(services, principal, batch_id)
-    counts = services.batches.counts(batch_id)
+    return _progress(services, get_batch(services, principal, batch_id))
+
+
+def _progress(services: Services, batch: BatchRecord) -> Progress:
+    counts = services.batches.counts(batch.id)
     settled = counts["done"] + counts["failed"]
     eta = per_minute = None
     if batch.started_at is not None and settled:
@@ -56,14 +58,10 @@ def progress(services: Services, principal: Principal, batch_id: str) -> Progres
         per_minute = round(settled / elapsed * 60, 1)
         if counts["pending"]:
             eta = round(counts["pending"] * elapsed / settled, 1)
-    failures = [FailedRow(row.row, row.errors or {}) for row in services.batches.rows(batch_id, status="failed")]
+    failures = [FailedRow(row.row, row.errors or {}) for row in services.batches.rows(batch.id, status="failed")]
     return Progress(batch, batch.total, counts["done"], counts["failed"], counts["pending"], eta, per_minute, failures)
 
 
 def recent(services: Services, principal: Principal, limit: int = 50) -> list[Progress]:
     agencies = None if principal.agencies is None else sorted(principal.agencies)
-    return [progress(services, principal, batch.id) for batch in services.batches.recent(agencies, limit)]
-
-
-def age(batch: BatchRecord, now: dt.datetime) -> float:
-    return (now - batch.created_at).total_seconds()
+    return [_progress(services, batch) for batch in services.batches.recent(agencies, limit)]  # of its agencies already
