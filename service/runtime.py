@@ -46,6 +46,7 @@ from .signing.timestamps import (
 )
 from .storage import FileStore, make_store
 from .verifying.sandbox import SandboxSettings, VerificationSandbox
+from .verifying.trust_roots import load_trust_roots
 from .webhooks.secretbox import SecretBox
 
 
@@ -163,7 +164,8 @@ def build_services(
 ) -> Services:
     """Builds everything; the converter pool starts on first use unless the caller starts it.
 
-    Raises ConfigurationError for settings the service must not run with (see ``signing/timestamps.py``).
+    Raises ConfigurationError for settings the service must not run with (see ``signing/timestamps.py``,
+    ``verifying/trust_roots.py``).
     """
     zone = ZoneInfo(settings.timezone)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -173,6 +175,8 @@ def build_services(
     timestamps = timestamp_source(settings, agencies.by_id.values(),
                                   development_url=lambda: development_pki().dev_pki_server(settings.certs_dir).tsa_url)
     development_tsas = development_tsa_fingerprints(settings.certs_dir)
+    if settings.trust_roots.strip():  # a deployment's own; the development root is made by init-pki, after this may run
+        load_trust_roots(settings.trust_root_files)
     keys = KeyStore(settings.certs_dir)
     revocation = revocation_source(settings, agencies)
     engine = make_engine(settings.database)

@@ -49,7 +49,7 @@ def _verify(services: Services, pdf: bytes, started: float) -> tuple[Verificatio
         raise PdfTooLarge(f"文件过大（上限 {limit // (1024 * 1024)} MB）", f"the file is larger than the limit of {limit} bytes")
     if not pdf.strip():
         raise UnusablePdf("文件为空", "the file is empty", code="empty_file")
-    analysis, notes = services.sandbox.analyse(pdf, started)
+    analysis, notes = services.sandbox.analyse(pdf, started, services.now())
     record = services.registry.find_by_serial(analysis.serial) if analysis.serial else None
     agency = services.agencies.by_id.get(record.agency) if record else None
     revisions = services.registry.revisions(record.id) if record else []

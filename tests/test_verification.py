@@ -216,7 +216,7 @@ def test_uploads_over_the_size_limit_get_413(services, settings):
     assert response.status_code == 413 and " / " in response.json["message"]
 
 
-def endless_analysis(pdf: bytes, trust_roots: list[str]) -> tuple:
+def endless_analysis(pdf: bytes, trust_roots: list[str], now: object) -> tuple:
     """Stands in for a PDF built to keep a parser busy: it never finishes."""
     while True:
         time.sleep(1)
@@ -248,12 +248,12 @@ def test_thousands_of_fields_pointing_at_the_signature_are_refused_at_once(clien
     assert "5002" in response.json["message"] and time.monotonic() - started < 5  # 5000 + the agency's + the document timestamp
 
 
-def slow_analysis(pdf: bytes, trust_roots: list[str]) -> tuple:
+def slow_analysis(pdf: bytes, trust_roots: list[str], now: object) -> tuple:
     """A verification that takes two seconds, as a heavy (but honest) file may."""
     from service.verifying.sandbox import _analyse
 
     time.sleep(2)
-    return _analyse(pdf, trust_roots)
+    return _analyse(pdf, trust_roots, now)
 
 
 def test_verifications_beyond_the_workers_and_queue_are_refused_at_once(services, settings, client, caplog):

@@ -1,5 +1,7 @@
-"""What a PDF's signatures say, found with pyHanko — a pure function of the file's bytes and the trust
-roots, run in a sandboxed worker process (see ``sandbox.py``) because the file may be hostile.
+"""What a PDF's signatures say, found with pyHanko — a pure function of the file's bytes, the trust roots and
+the time of verification, run in a sandboxed worker process (see ``sandbox.py``) because the file may be
+hostile. Each signature is validated as of its timestamped time with the validation data the file embeds
+(``timing.py``).
 
 No verdict here: the findings go back to the service, which matches them with its registry and
 decides (``report.py``).
@@ -7,19 +9,22 @@ decides (``report.py``).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from asn1crypto import x509
 from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields
 from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature, validate_pdf_timestamp
-from pyhanko_certvalidator import ValidationContext
 
 from ..errors import UnusablePdf
+from . import timing
 from .permitted_changes import ISSUED_DOCUMENT_POLICY, metadata_changes
 
 SERIAL = re.compile(r"登记编号\s*(\d{4}-\d{8}-[0-9A-Z]{4})")
@@ -50,6 +55,11 @@ class SignatureFinding:
     reason: str
     error: str | None = None
     timestamp_tsa_sha256: str | None = None  # of the certificate that signed the timestamp (the report knows which are development ones)
+    level: str = timing.B_B  # B-B | B-T | B-LT | B-LTA
+    validation_time: str | None = None  # the moment the chain was validated as of: the trusted timestamp's, else the verification's
+    signer_sha256: str | None = None  # of the signer's certificate (the registry may know it was compromised)
+    signer_not_after: str | None = None
+    revoked_at: str | None = None  # the earliest revocation of the signer's certificate the file's validation data shows
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,7 @@ class TimestampFinding:
     revision: int
     revision_end: int
     error: str | None = None
+    tsa_not_after: str | None = None  # until when the TSA's certificate is valid: the archive needs renewing before
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,7 @@ class PdfAnalysis:
     # signature (the validation data and the document timestamp of B-LTA); the registry holds one of them
     issued_sha256: tuple[str, ...] = ()
     has_dss: bool = False  # the latest revision has a document security store (validation data)
+    checked_at: str | None = None  # the time of verification the signatures without a trusted timestamp were validated as of
 
 
 def _name(level: object | None) -> str | None:
@@ -125,16 +137,31 @@ def _field_names(handler: object) -> tuple[str, ...]:
     return tuple(sorted(name for name, _value, _ref in fields.enumerate_sig_fields(handler)))  # type: ignore[arg-type]
 
 
-def _finding(signature: object, context: ValidationContext) -> SignatureFinding:
-    sig = signature  # pyhanko EmbeddedPdfSignature
-    _, len1, start2, len2 = (list(sig.byte_range) + [0, 0, 0, 0])[:4]  # type: ignore[attr-defined]
+def _validate(sig: EmbeddedPdfSignature, roots: Sequence[x509.Certificate], embedded: timing.EmbeddedData,
+              moment: dt.datetime) -> object:
+    at = timing.context(roots, embedded, moment)
+    return validate_pdf_signature(sig, at, ts_validation_context=at, diff_policy=ISSUED_DOCUMENT_POLICY)
+
+
+def _finding(sig: EmbeddedPdfSignature, roots: Sequence[x509.Certificate], embedded: timing.EmbeddedData, now: dt.datetime,
+             archived: bool) -> SignatureFinding:
+    """``archived``: a valid document timestamp follows the signature."""
+    _, len1, start2, len2 = (list(sig.byte_range) + [0, 0, 0, 0])[:4]
     revision_end = int(start2) + int(len2)
-    reason = str(sig.sig_object.get("/Reason", ""))  # type: ignore[attr-defined]
-    certification = sig.docmdp_level is not None  # type: ignore[attr-defined]
-    base = {"field": str(sig.field_name), "certification": certification, "revision": int(sig.signed_revision),  # type: ignore[attr-defined]
+    reason = str(sig.sig_object.get("/Reason", ""))
+    certification = sig.docmdp_level is not None
+    base = {"field": str(sig.field_name), "certification": certification, "revision": int(sig.signed_revision),
             "revision_end": revision_end, "reason": reason}
     try:
-        status = validate_pdf_signature(sig, context, ts_validation_context=context, diff_policy=ISSUED_DOCUMENT_POLICY)  # type: ignore[arg-type]
+        claimed = timing.claimed_signature_time(sig.signer_info)
+        timestamped = claimed is not None
+        moment = claimed or now
+        status = _validate(sig, roots, embedded, moment)
+        ts = status.timestamp_validity
+        if timestamped and not (ts is not None and ts.intact and ts.valid and ts.trusted):
+            timestamped, moment = False, now  # the timestamp proves no time: nothing but the present to validate as of
+            status = _validate(sig, roots, embedded, moment)
+            ts = status.timestamp_validity
     except RecursionError:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure to validate is a finding, not a crash
@@ -143,12 +170,13 @@ def _finding(signature: object, context: ValidationContext) -> SignatureFinding:
                                 docmdp_ok=None, coverage="unclear", modifications=None, signed_at=None, timestamp=None,
                                 timestamp_trusted=False, cert_valid_at_signing=False, error=type(exc).__name__, **base)
     signer, subject = _common_name(status.signing_cert)
-    ts = status.timestamp_validity
     timestamp = ts.timestamp if ts is not None and ts.intact and ts.valid else None
     tsa_sha256 = hashlib.sha256(ts.signing_cert.dump()).hexdigest() if timestamp is not None and ts.signing_cert is not None else None
-    moment = timestamp or status.signer_reported_dt
+    when = timestamp or status.signer_reported_dt
     cert = status.signing_cert
-    valid_then = moment is not None and cert.not_valid_before <= moment <= cert.not_valid_after
+    valid_then = when is not None and cert.not_valid_before <= when <= cert.not_valid_after
+    details = status.revocation_details
+    revoked = [d for d in (getattr(details, "revocation_date", None), timing.revocation_date(cert, embedded.crls)) if d is not None]
     return SignatureFinding(
         signer=signer,
         signer_subject=subject,
@@ -164,6 +192,11 @@ def _finding(signature: object, context: ValidationContext) -> SignatureFinding:
         timestamp_trusted=bool(ts is not None and ts.trusted),
         cert_valid_at_signing=valid_then,
         timestamp_tsa_sha256=tsa_sha256,
+        level=timing.level(timestamped=timestamped, embedded=embedded, trusted=bool(status.trusted), archived=archived),
+        validation_time=moment.isoformat(),
+        signer_sha256=hashlib.sha256(cert.dump()).hexdigest(),
+        signer_not_after=cert.not_valid_after.isoformat(),
+        revoked_at=min(revoked).isoformat() if revoked else None,
         **base,
     )
 
@@ -189,32 +222,41 @@ def _invisible(sig: EmbeddedPdfSignature) -> bool:
     return len(rect) == 4 and (rect[2] - rect[0]) * (rect[3] - rect[1]) == 0
 
 
-def _timestamp_finding(sig: EmbeddedPdfSignature, context: ValidationContext) -> TimestampFinding:
+def _timestamp_finding(sig: EmbeddedPdfSignature, roots: Sequence[x509.Certificate], embedded: timing.EmbeddedData,
+                       now: dt.datetime) -> TimestampFinding:
+    """A document timestamp, validated as of the time it claims (its TSA's chain then, with the embedded data)."""
     _, _, start2, len2 = (list(sig.byte_range) + [0, 0, 0, 0])[:4]
     base = {"field": str(sig.field_name), "revision": int(sig.signed_revision), "revision_end": int(start2) + int(len2),
             "invisible": _invisible(sig)}
     try:
-        status = validate_pdf_timestamp(sig, validation_context=context, diff_policy=ISSUED_DOCUMENT_POLICY)
+        at = timing.context(roots, embedded, timing.token_time(sig.signed_data) or now)
+        status = validate_pdf_timestamp(sig, validation_context=at, diff_policy=ISSUED_DOCUMENT_POLICY)
     except RecursionError:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure to validate is a finding, not a crash
         return TimestampFinding(intact=False, valid=False, trusted=False, coverage="unclear", timestamp=None, error=type(exc).__name__, **base)
     return TimestampFinding(intact=bool(status.intact), valid=bool(status.valid), trusted=bool(status.trusted),
                             coverage=_name(status.coverage) or "unclear",
-                            timestamp=status.timestamp.isoformat() if status.timestamp else None, **base)
+                            timestamp=status.timestamp.isoformat() if status.timestamp else None,
+                            tsa_not_after=status.signing_cert.not_valid_after.isoformat() if status.signing_cert else None, **base)
 
 
-def analyse(pdf: bytes, trust_roots: list[str]) -> PdfAnalysis:
-    """Every signature of ``pdf`` checked against ``trust_roots`` (file paths).
+def analyse(pdf: bytes, trust_roots: list[str], now: dt.datetime | None = None) -> PdfAnalysis:
+    """Every signature of ``pdf`` checked against ``trust_roots`` (file paths), as of its timestamped time, or
+    ``now`` (default: the clock) for one without.
 
     Raises UnusablePdf for what is not a usable PDF (not a PDF, damaged, encrypted, too complex).
     """
+    now = now or dt.datetime.now(dt.UTC)
     reader = _open(pdf)
-    context = ValidationContext(trust_roots=list(load_certs_from_pemder(trust_roots)), allow_fetching=False)
+    roots = list(load_certs_from_pemder(trust_roots))
     try:
-        embedded, unreadable = _signatures(reader)
-        findings = tuple(_finding(sig, context) for sig in embedded if sig.sig_object_type != "/DocTimeStamp")
-        timestamps = tuple(_timestamp_finding(sig, context) for sig in embedded if sig.sig_object_type == "/DocTimeStamp")
+        signed, unreadable = _signatures(reader)
+        data = timing.read_embedded(reader)
+        timestamps = tuple(_timestamp_finding(sig, roots, data, now) for sig in signed if sig.sig_object_type == "/DocTimeStamp")
+        archived = [t.revision for t in timestamps if t.intact and t.valid and t.trusted]
+        findings = tuple(_finding(sig, roots, data, now, archived=any(r > sig.signed_revision for r in archived))
+                         for sig in signed if sig.sig_object_type != "/DocTimeStamp")
         has_dss = "/DSS" in reader.root
         fields_now = _field_names(reader)
         certification = next((f for f in findings if f.certification), None)
@@ -235,7 +277,7 @@ def analyse(pdf: bytes, trust_roots: list[str]) -> PdfAnalysis:
     except (PdfReadError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise UnusablePdf("PDF 文件已损坏，无法核验", f"the PDF is damaged ({type(exc).__name__})", code="damaged_pdf") from None
     return PdfAnalysis(findings, revisions, serial, certified_sha256, fields_certified, fields_now, unreadable, metadata_changed,
-                       timestamps=timestamps, has_dss=has_dss, issued_sha256=issued_sha256)
+                       timestamps=timestamps, has_dss=has_dss, issued_sha256=issued_sha256, checked_at=now.isoformat())
 
 
 def _signatures(reader: PdfFileReader) -> tuple[list[EmbeddedPdfSignature], tuple[str, ...]]:

@@ -11,8 +11,9 @@ indeterminate  the service cannot decide (a document this registry never issued,
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ..forms import CATALOGUE
 from ..masking import mask_id_number
@@ -55,6 +56,9 @@ class SignatureReport:
     party: str | None = None  # the form's role for this field (applicant, handler …); None for the agency
     kind: str = "other"  # agency | staff | event | other (a certificate this service did not issue to a person)
     signer_id: str | None = None  # the party's ID number as the registry holds it, masked
+    level: str | None = None  # PAdES baseline level: B-B | B-T | B-LT | B-LTA
+    validation_time: str | None = None  # the moment its chain was validated as of (its trusted timestamp's)
+    revoked_at: str | None = None  # when the signer's certificate was revoked, where known; later than the signature if valid
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,13 @@ class VerificationReport:
     changes_since_issue: str  # none | form_filling_and_signing | disallowed
     checked_at: str = field(default="")
     completeness: Completeness | None = None  # for a document this registry issued
+    level: str | None = None  # the issuing agency's signature's PAdES level
+
+
+class Compromise(Protocol):
+    """A key compromise the service recorded (``python -m service key compromise``): signatures from ``since`` on are void."""
+
+    since: dt.datetime
 
 
 def _role(record: DocumentRecord | None, finding: SignatureFinding) -> str:
@@ -129,12 +140,62 @@ def _completeness(analysis: PdfAnalysis, record: DocumentRecord, revisions: Sequ
     return Completeness(not awaiting, awaiting, newer)
 
 
+def _when(value: str | dt.datetime, zone: dt.tzinfo | None) -> str:
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _revocation_reasons(finding: SignatureFinding, compromise: Compromise | None, zone: dt.tzinfo | None) -> list[Reason]:
+    """Whether the signer's key was revoked, or reported compromised, before the signature's proven time or after.
+    A signature without a trusted timestamp has no proven time: it counts as made after."""
+    revoked = [dt.datetime.fromisoformat(finding.revoked_at)] if finding.revoked_at else []
+    if compromise is not None:
+        revoked.append(compromise.since)
+    if not revoked:
+        return []
+    since = min(revoked)
+    signed = dt.datetime.fromisoformat(finding.timestamp) if finding.timestamp and finding.timestamp_trusted else None
+    what = "报告泄露并吊销" if compromise is not None else "吊销"
+    what_en = "reported compromised and revoked" if compromise is not None else "revoked"
+    if signed is None or signed >= since:
+        at = f"签名时间 {_when(signed, zone)}" if signed else "签名没有可信时间戳，不能证明签署早于此时"
+        at_en = f"it was signed at {_when(signed, zone)}" if signed else "it has no trusted timestamp to prove it was signed before"
+        return [Reason(f"{finding.field} 的签名证书（{finding.signer}）已于 {_when(since, zone)} 起{what}，{at}：签名无效",
+                       f"the certificate of {finding.field} ({finding.signer}) was {what_en} as of {_when(since, zone)}, and {at_en}: the signature is void",
+                       INVALID)]
+    return [Reason(f"{finding.field} 的签名证书（{finding.signer}）后来于 {_when(since, zone)} 起{what}；此签名的时间 {_when(signed, zone)} 早于此，仍然有效",
+                   f"the certificate of {finding.field} ({finding.signer}) was later {what_en} as of {_when(since, zone)}; this signature, made at "
+                   f"{_when(signed, zone)}, predates it and stays valid", "info")]
+
+
+def _lifetime_reasons(analysis: PdfAnalysis, certification: SignatureFinding, now: dt.datetime) -> list[Reason]:
+    """What a verification years later should say: the certificate has expired since (the signature is checked as of
+    its timestamp, with the data the file carries), and whether the archive timestamp was kept up."""
+    reasons = []
+    expiry = dt.datetime.fromisoformat(certification.signer_not_after) if certification.signer_not_after else None
+    if expiry is not None and expiry < now and certification.validation_time and certification.level in ("B-LT", "B-LTA"):
+        reasons.append(Reason(
+            f"签发机关的签名证书已于 {_when(expiry, now.tzinfo)} 过期；签名按其可信时间戳时间 {_when(certification.validation_time, now.tzinfo)} "
+            f"以文件内嵌的验证数据验证（{certification.level}）",
+            f"the agency's certificate expired on {_when(expiry, now.tzinfo)}; the signature was validated as of its trusted timestamp, "
+            f"{_when(certification.validation_time, now.tzinfo)}, with the validation data the file carries ({certification.level})", "info"))
+    last = analysis.timestamps[-1] if analysis.timestamps else None
+    if last is not None and last.tsa_not_after and dt.datetime.fromisoformat(last.tsa_not_after) < now:
+        reasons.append(Reason(
+            f"最后一个文档时间戳的证书已于 {_when(last.tsa_not_after, now.tzinfo)} 过期，此后未续期（python -m service ltv renew）",
+            f"the certificate of the last document timestamp expired on {_when(last.tsa_not_after, now.tzinfo)} and the archive was not "
+            "renewed since (python -m service ltv renew)", "info"))
+    return reasons
+
+
 def build_report(
     analysis: PdfAnalysis, record: DocumentRecord | None, agency_name: str | None, now: dt.datetime,
     development_tsas: frozenset[str] = frozenset(), revisions: Sequence[RevisionRecord] = (), copy_sha256: str | None = None,
+    compromise_of: Callable[[str], Compromise | None] = lambda _sha256: None,
 ) -> VerificationReport:
     """``development_tsas``: SHA-256 of the development PKI's TSA certificates; a timestamp they signed
-    is reported as proving nothing about the time of signing."""
+    is reported as proving nothing about the time of signing. ``compromise_of``: the recorded compromise of a
+    certificate (by its SHA-256), if any."""
     reasons: list[Reason] = []
 
     def add(zh: str, en: str, severity: str) -> None:
@@ -159,7 +220,10 @@ def build_report(
         if certification.coverage not in ("entire_file", "entire_revision"):
             add("签名未完整覆盖所签版本，文件结构异常（可能为签名包装攻击）",
                 "the signature does not cover its whole revision: the file's structure was manipulated (signature wrapping)", INVALID)
-        if certification.intact and not certification.trusted:
+        revocation = _revocation_reasons(certification, compromise_of(certification.signer_sha256) if certification.signer_sha256 else None,
+                                         now.tzinfo) if certification.intact else []
+        reasons.extend(revocation)
+        if certification.intact and not certification.trusted and not any(r.severity == INVALID for r in revocation):
             add(f"签名证书（{certification.signer}）不能追溯到受信任的根证书",
                 f"the signing certificate ({certification.signer}) does not chain to a trusted root", INDETERMINATE)
         if certification.intact and not certification.timestamp:
@@ -191,6 +255,8 @@ def build_report(
                     "this service adds none", INVALID)
             elif not stamp.trusted:
                 add(f"{stamp.field} 中的文档时间戳来自不受信任的时间戳服务", f"the document timestamp in {stamp.field} comes from an untrusted TSA", "info")
+        if certification.intact and certification.valid:
+            reasons.extend(_lifetime_reasons(analysis, certification, now))
         # a document timestamp after issue (PAdES B-LTA) adds a field of its own: validation data, not a signature
         archival_fields = {t.field for t in archival if t.invisible}
         new_fields = sorted(set(analysis.fields_now) - set(analysis.fields_certified) - archival_fields)
@@ -206,6 +272,8 @@ def build_report(
                 add(f"{finding.field} 中的后续签名已损坏或与内容不符", f"the later signature in {finding.field} is broken or does not match", INVALID)
             elif finding.field not in analysis.fields_certified:
                 add(f"{finding.field} 不是签发时预留的签名域", f"{finding.field} is not a signature field prepared at issue", INVALID)
+            elif revocation := _revocation_reasons(finding, compromise_of(finding.signer_sha256) if finding.signer_sha256 else None, now.tzinfo):
+                reasons.extend(revocation)
             elif finding.trusted:
                 add(f"{finding.field} 中有 {finding.signer} 的签名，证书受信任", f"{finding.field} is signed by {finding.signer}, with a trusted certificate", "info")
             else:
@@ -262,8 +330,18 @@ def build_report(
                         signed_at=f.signed_at, timestamp=f.timestamp, coverage=f.coverage, modifications=f.modifications,
                         certification=f.certification, development_timestamp=f in developmental,
                         party=None if f.certification else f.field, kind=_kind(f),
-                        signer_id=None if f.certification or _kind(f) == "staff" else _party_id(record, f.field))
+                        signer_id=None if f.certification or _kind(f) == "staff" else _party_id(record, f.field),
+                        level=f.level, validation_time=_iso(dt.datetime.fromisoformat(f.validation_time), now.tzinfo) if f.validation_time else None,
+                        revoked_at=_revoked_at(f, compromise_of))
         for f in analysis.signatures
     )
     return VerificationReport(verdict, tuple(reasons), document, signatures, changes, checked_at=now.isoformat(timespec="seconds"),
-                              completeness=completeness)
+                              completeness=completeness, level=certification.level if certification else None)
+
+
+def _revoked_at(finding: SignatureFinding, compromise_of: Callable[[str], Compromise | None]) -> str | None:
+    known = [dt.datetime.fromisoformat(finding.revoked_at)] if finding.revoked_at else []
+    compromise = compromise_of(finding.signer_sha256) if finding.signer_sha256 else None
+    if compromise is not None:
+        known.append(compromise.since)
+    return min(known).isoformat(timespec="seconds") if known else None

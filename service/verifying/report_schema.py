@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from .report import INDETERMINATE, INVALID, VALID, Reason
 
 NULLABLE = {"required": True, "allow_none": True}
+LEVELS = ["B-B", "B-T", "B-LT", "B-LTA"]
 
 
 class ReasonText(fields.String):
@@ -56,6 +57,13 @@ class SignatureReportSchema(Schema):
     signer_id = fields.String(required=True, allow_none=True, metadata={"description": "the party's ID number from the registry, masked"})
     development_timestamp = fields.Boolean(required=True, metadata={
         "description": "the timestamp comes from the service's development PKI: it proves no time independently"})
+    level = fields.String(required=True, allow_none=True, validate=validate.OneOf(LEVELS), metadata={
+        "description": "the PAdES baseline level the signature reaches: B-B (no trusted timestamp), B-T (timestamped), B-LT (and its "
+                       "validation data embedded), B-LTA (and a document timestamp over it)"})
+    validation_time = fields.String(required=True, allow_none=True, metadata={
+        "description": "the moment its certificate chain was validated as of: its trusted timestamp's, else the time of verification"})
+    revoked_at = fields.String(required=True, allow_none=True, metadata={
+        "description": "when the signer's certificate was revoked or reported compromised, where known"})
 
 
 class CompletenessSchema(Schema):
@@ -74,4 +82,6 @@ class VerificationReportSchema(Schema):
     changes_since_issue = fields.String(required=True, validate=validate.OneOf(["none", "form_filling_and_signing", "disallowed"]))
     checked_at = fields.String(required=True)
     completeness = fields.Nested(CompletenessSchema, required=True, allow_none=True, metadata={"description": "for a registered document"})
+    level = fields.String(required=True, allow_none=True, validate=validate.OneOf(LEVELS), metadata={
+        "description": "the PAdES baseline level of the issuing agency's signature"})
     reasons_detail = fields.List(fields.Nested(ReasonSchema), attribute="reasons", dump_only=True, required=True)

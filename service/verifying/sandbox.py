@@ -15,6 +15,7 @@ thousands for a crafted file) is collected there and comes back as one summary l
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import multiprocessing
 import resource
@@ -71,12 +72,12 @@ def _limit_memory(memory_mb: int) -> None:
     from . import analysis  # noqa: F401 - import pyHanko once per worker, not on its first upload
 
 
-def _analyse(pdf: bytes, trust_roots: list[str]) -> tuple:
+def _analyse(pdf: bytes, trust_roots: list[str], now: dt.datetime) -> tuple:
     """Runs in a worker: ``("ok", analysis, log summary)`` or ``("unusable", code, zh, en, log summary)``."""
     from .analysis import analyse
 
     try:
-        return ("ok", analyse(pdf, trust_roots), _collected.summary())
+        return ("ok", analyse(pdf, trust_roots, now), _collected.summary())
     except UnusablePdf as exc:
         return ("unusable", exc.code, exc.zh, exc.en, _collected.summary())
     except MemoryError:
@@ -87,7 +88,7 @@ class VerificationSandbox:
     """``task`` is what a worker runs on an upload (``analyse`` behind an error-to-tuple wrapper); tests
     substitute a slow one to prove the time limit."""
 
-    def __init__(self, settings: SandboxSettings, trust_roots: list[str], task: Callable[[bytes, list[str]], tuple] | None = None) -> None:
+    def __init__(self, settings: SandboxSettings, trust_roots: list[str], task: Callable[[bytes, list[str], dt.datetime], tuple] | None = None) -> None:
         self.settings = settings
         self.trust_roots = trust_roots
         self.task = task or _analyse
@@ -111,9 +112,9 @@ class VerificationSandbox:
     def start(self) -> None:
         self._ensure_pool()
 
-    def analyse(self, pdf: bytes, started: float | None = None) -> tuple[PdfAnalysis, str]:
-        """The analysis and a summary of what the library logged, within ``timeout`` of ``started`` (time.monotonic()
-        when the request arrived; default: now). Raises ServiceBusy (every worker busy and the queue full, or no
+    def analyse(self, pdf: bytes, started: float | None = None, now: dt.datetime | None = None) -> tuple[PdfAnalysis, str]:
+        """The analysis as of ``now`` (the service's clock; default: the system's) and a summary of what the library
+        logged, within ``timeout`` of ``started`` (time.monotonic() when the request arrived; default: now). Raises ServiceBusy (every worker busy and the queue full, or no
         worker free in time) or UnusablePdf (including for files that take too long or too much memory)."""
         deadline = (started if started is not None else time.monotonic()) + self.settings.timeout
         with self._lock:
@@ -125,15 +126,15 @@ class VerificationSandbox:
                 raise ServiceBusy("核验繁忙，排队超时，请稍后重试", "no verification worker became free in time; retry shortly",
                                   code="verification_busy")
             try:
-                return self._run(pdf, max(0.1, deadline - time.monotonic()))
+                return self._run(pdf, max(0.1, deadline - time.monotonic()), now or dt.datetime.now(dt.UTC))
             finally:
                 self._slots.release()
         finally:
             with self._lock:
                 self._admitted -= 1
 
-    def _run(self, pdf: bytes, timeout: float) -> tuple[PdfAnalysis, str]:
-        future = self._ensure_pool().schedule(self.task, args=[pdf, self.trust_roots], timeout=timeout)
+    def _run(self, pdf: bytes, timeout: float, now: dt.datetime) -> tuple[PdfAnalysis, str]:
+        future = self._ensure_pool().schedule(self.task, args=[pdf, self.trust_roots, now], timeout=timeout)
         try:
             result = future.result()
         except FutureTimeout:
