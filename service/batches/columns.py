@@ -12,15 +12,14 @@ import datetime as dt
 import itertools
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from marshmallow import Schema, fields
 
 from ..config import PROJECT_ROOT
 from ..errors import InvalidData, bilingual
 from ..forms import FormSpec
+from ..forms.field_list import Column, columns
 from ..spreadsheets import (
     blank,
     cell_text,
@@ -33,53 +32,6 @@ from ..spreadsheets import (
 GROUP_ROWS_IN_TEMPLATE = 3  # columns offered per list of groups in a template; an upload may have more
 _HEADER = re.compile(r"^(?P<label>.*?)\s*[（(]\s*(?P<path>[A-Za-z_][\w.]*)\s*[)）]\s*$")
 _INDEXED = re.compile(r"^(?P<list>[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*)\.(?P<index>\d+)\.(?P<rest>[A-Za-z_][\w.]*)$")
-
-
-@dataclass(frozen=True)
-class Column:
-    path: str  # the data path; ``list.#.field`` for a field of a list of groups
-    label: str  # 申请人·姓名
-    kind: str  # text | lines | yesno | date | number
-    required: bool
-    description: str = ""
-
-    def header(self, index: int | None = None) -> str:
-        path, label = self.path, self.label
-        if index is not None:
-            path, label = path.replace("#", str(index)), label.replace("#", str(index))
-        return f"{label}（{path}）"
-
-
-def _kind(f: fields.Field) -> str:
-    if isinstance(f, fields.Boolean):
-        return "yesno"
-    if isinstance(f, fields.Date):
-        return "date"
-    if isinstance(f, fields.Integer):
-        return "number"
-    return "text"
-
-
-def _walk(schema: Schema, path: str, label: str) -> Iterator[Column]:
-    for name, f in schema.fields.items():
-        meta = f.metadata or {}
-        title = meta.get("title", name)
-        child_path, child_label = f"{path}{name}", f"{label}{title}"
-        description = meta.get("description", "")
-        if isinstance(f, fields.Nested):
-            nested = f.schema if isinstance(f.schema, Schema) else f.schema()
-            yield from _walk(nested, f"{child_path}.", f"{child_label}·")
-        elif isinstance(f, fields.List) and isinstance(f.inner, fields.Nested):
-            inner = f.inner.schema if isinstance(f.inner.schema, Schema) else f.inner.schema()
-            yield from _walk(inner, f"{child_path}.#.", f"{child_label}（第#项）·")
-        elif isinstance(f, fields.List):
-            yield Column(child_path, child_label, "lines", bool(f.required), description or "每行一项 / one entry per line")
-        else:
-            yield Column(child_path, child_label, _kind(f), bool(f.required), description)
-
-
-def columns(spec: FormSpec) -> list[Column]:
-    return list(_walk(spec.schema(), "", ""))
 
 
 def _normal(text: str) -> str:
