@@ -20,8 +20,8 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from devpki import dev_pki_server
 from devpki.declaration import agency_label
 from service import create_app
-from service.runtime import build_services
 from service.errors import ConfigurationError
+from service.runtime import build_services
 from service.verifying.analysis import analyse
 from service.verifying.trust_roots import load_trust_roots
 
@@ -47,7 +47,7 @@ def years_later(services, settings, api_key):
 
 
 def test_fifteen_years_on_a_document_is_valid_as_of_its_timestamp_with_the_data_it_carries(client, years_later, services, dev_pki, pki):
-    issued, pdf = issue(client, "commitment-letter")
+    _, pdf = issue(client, "commitment-letter")
     later = services.now() + LATER
     for label in ("root", "interm", "tsa", "ocsp", agency_label("jc-justice")):
         assert dev_pki.cert(label).not_valid_after < later, label  # every certificate involved has expired by then

@@ -62,7 +62,7 @@ def read_embedded(reader: PdfFileReader) -> EmbeddedData:
     ocsps: list[ocsp.OCSPResponse] = []
     try:
         certs.extend(dss.load_certs())
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001, S110 - unreadable certificates: the chain is built without them
         pass
     for refs, kind, purpose, into in ((dss.crls, crl.CertificateList, DecodePurpose.CRL, crls),
                                       (dss.ocsps, ocsp.OCSPResponse, DecodePurpose.OCSP_RESPONSE, ocsps)):
@@ -70,7 +70,7 @@ def read_embedded(reader: PdfFileReader) -> EmbeddedData:
             try:
                 parsed = kind.load(ref.get_object().read_data(purpose))
                 parsed.native  # noqa: B018 - asn1crypto parses lazily: a broken structure fails here, not mid-validation
-            except Exception:  # noqa: BLE001 - a damaged entry is left out
+            except Exception:  # noqa: BLE001, S112 - a damaged entry is left out
                 continue
             into.append(parsed)
     return EmbeddedData(tuple(certs), tuple(crls), tuple(ocsps), present=True)
@@ -112,7 +112,7 @@ def revocation_date(cert: x509.Certificate, crls: Iterable[crl.CertificateList])
             for entry in listing["tbs_cert_list"]["revoked_certificates"]:
                 if entry["user_certificate"].native == cert.serial_number:
                     found.append(entry["revocation_date"].native)
-        except Exception:  # noqa: BLE001 - a damaged CRL says nothing
+        except Exception:  # noqa: BLE001, S112 - a damaged CRL says nothing
             continue
     return min(found) if found else None
 
