@@ -146,7 +146,7 @@ def _validate(sig: EmbeddedPdfSignature, roots: Sequence[x509.Certificate], embe
 def _finding(sig: EmbeddedPdfSignature, roots: Sequence[x509.Certificate], embedded: timing.EmbeddedData, now: dt.datetime,
              archived: bool) -> SignatureFinding:
     """``archived``: a valid document timestamp follows the signature."""
-    _, len1, start2, len2 = (list(sig.byte_range) + [0, 0, 0, 0])[:4]
+    _, _, start2, len2 = (list(sig.byte_range) + [0, 0, 0, 0])[:4]
     revision_end = int(start2) + int(len2)
     reason = str(sig.sig_object.get("/Reason", ""))
     certification = sig.docmdp_level is not None
