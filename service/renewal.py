@@ -112,11 +112,12 @@ class _Tsa:
             raise self._error
         if self._cert is None:
             try:
+                self.services.revocation.prepare()  # in development: the development PKI's server, which also answers its TSAs
                 self._cert = current_tsa_certificate(self.services.timestamps.timestamper())
             except ChengnuoError as exc:  # TimestampUnavailable; ConfigurationError when the development PKI is missing
                 self._error = exc
                 raise
-            log.info("the TSA %s signs with %s, valid to %s", self.services.timestamps.label, self._cert.subject.human_friendly,
+            log.info("the TSA (%s) signs with %s, valid to %s", self.services.timestamps.label, self._cert.subject.human_friendly,
                      self._cert.not_valid_after.isoformat())
         return self._cert
 

@@ -19,7 +19,7 @@ from asn1crypto import pem
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 
-from devpki import dev_pki_server
+from devpki import DevPkiServer, dev_pki_server, load_dev_pki
 from service.auth.principal import OPERATOR
 from service.errors import Conflict
 from service.renewal import (
@@ -99,10 +99,14 @@ def test_renewal_adds_a_document_timestamp_from_the_next_tsa_and_keeps_the_regis
     report = sigcheck.pdfsig(renewed, nssdb)["agency"]
     assert (report["Signature Validation"], report["Certificate Validation"]) == ("Signature is Valid.", "Certificate is Trusted.")
 
-    for copy in (renewed, old):
-        verdict = client.post("/api/v1/verifications", data=copy, content_type="application/pdf").json
+    verdicts = {}
+    for name, copy in (("renewed", renewed), ("old", old)):
+        verdicts[name] = verdict = client.post("/api/v1/verifications", data=copy, content_type="application/pdf").json
         assert verdict["verdict"] == "valid", verdict["reasons"]
-        assert verdict["document"]["status"] == "issued"
+        assert verdict["document"]["status"] == "issued" and verdict["changes_since_issue"] == "none"
+    assert not verdicts["renewed"]["completeness"]["newer_revision"]
+    assert verdicts["old"]["completeness"]["newer_revision"]
+    assert any("renewed archival timestamp" in reason for reason in verdicts["old"]["reasons"])
 
     [entry] = services.audit.entries(action="renew_archive")
     assert entry.outcome == "success" and entry.object == f"document:{created['id']}"
@@ -175,6 +179,22 @@ def test_a_tsa_that_does_not_answer_fails_the_document_and_leaves_it_as_it_was(c
     assert services.registry.get(created["id"]).revision == 0 and stored(services, created["id"]) == old
     [entry] = services.audit.entries(action="renew_archive")
     assert (entry.outcome, entry.detail["error"]) == ("failed", "timestamp_unavailable")
+
+
+def test_revocation_data_that_cannot_be_fetched_fails_the_document(client, services, settings, pki):
+    created, old = issue(client)
+    # the same PKI, but its certificates name CRLs where nothing answers: tsa-next's, served on a port of its own
+    elsewhere = DevPkiServer(load_dev_pki(pki, url="http://127.0.0.1:9"), port=0)
+    down = services_with_tsa(services, settings, elsewhere.tsa_next_url, tsa_timeout=2)
+    try:
+        summary = renew_archives(down, OPERATOR, within=DUE)
+    finally:
+        down.instances.close()
+        down.registry.engine.dispose()
+        elsewhere.stop()
+    [outcome] = summary.outcomes
+    assert outcome.state == FAILED and "revocation data (CRL/OCSP) could not be fetched" in outcome.en
+    assert services.registry.get(created["id"]).revision == 0 and stored(services, created["id"]) == old
 
 
 def test_a_revision_recorded_meanwhile_wins_and_the_archival_one_is_refused(client, services):

@@ -35,11 +35,13 @@ class _Bar:
 
     def __call__(self, done: int, total: int) -> None:
         self.done, self.total = done, total
-        progress_bar(self.label, done, total)
-        print("\r", end="", file=sys.stderr, flush=True)  # the next document's log line starts over the bar, not after it
+        progress_bar(self.label, done, total, final=done == total)
+        if done < total:
+            print("\r", end="", file=sys.stderr, flush=True)  # the next document's log line starts over the bar, not after it
 
     def finish(self) -> None:
-        if self.total:
+        """Ends the bar's line where the run stopped early (--limit, Ctrl-C)."""
+        if self.done < self.total:
             progress_bar(self.label, self.done, self.total, final=True)
 
 
