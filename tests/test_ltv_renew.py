@@ -247,3 +247,19 @@ def test_the_command_renews_prints_a_summary_and_exits_0_then_1_when_the_tsa_is_
     assert f"failed   {second['serial']}  时间戳服务不可用" in down.stdout
     assert down.stdout.splitlines()[-1] == "examined 2 of 2, due 1, renewed 0, blocked 0, failed 1"
     assert services.registry.get(second["id"]).revision == 0
+
+
+def test_a_party_signs_a_renewed_document_and_the_result_verifies_valid(app, client, services, renewing):
+    from .test_party_signing import issued, sign, staff
+
+    document = issued(services)
+    assert renew_archives(renewing, OPERATOR, within=DUE).renewed == 1
+    assert services.registry.get(document.id).status == "awaiting_signatures"  # the renewal signs for no one
+    staff_client, token, password = staff(app, services)
+    response = sign(staff_client, token, document.id, "verifier", password)
+    assert response.status_code == 200, response.json
+    assert response.json["status"] == "completed" and response.json["revision"] == 2
+    assert [(r.kind, r.party) for r in services.registry.revisions(document.id)] == [(None, None), ("archive", None), ("staff", "verifier")]
+    verdict = client.post("/api/v1/verifications", data=stored(services, document.id), content_type="application/pdf").json
+    assert verdict["verdict"] == "valid", verdict["reasons"]
+    assert verdict["completeness"] == {"complete": True, "awaiting": [], "newer_revision": False}
