@@ -157,7 +157,7 @@ def _examine(services: Services, principal: Principal, record: DocumentRecord, t
         pdf = verified(services.files.get(record.pdf_path), registered, record.pdf_path)
         last = last_timestamp(pdf)
     except ChengnuoError as exc:  # NotFound, StorageUnavailable, StoredFileCorrupt, SigningError (unreadable)
-        return _failed(services, principal, record, exc, None)
+        return _failed(services, principal, record, exc, None, audit=not dry_run)
     if last is None:
         return outcome(BLOCKED, "文书没有任何时间戳，不能续期", "the document carries no timestamp at all: there is nothing to renew")
     if last.not_after - services.now() > within:
@@ -169,7 +169,7 @@ def _examine(services: Services, principal: Principal, record: DocumentRecord, t
     try:
         current = tsa.certificate()
     except ChengnuoError as exc:
-        return _failed(services, principal, record, exc, last)
+        return _failed(services, principal, record, exc, last, audit=not dry_run)
     if current.not_valid_after <= last.not_after:
         return outcome(BLOCKED, f"时间戳服务当前的证书（至 {_day(current.not_valid_after)}）不晚于文书最后一个时间戳的证书"
                                 f"（至 {_day(last.not_after)}）到期，续期不能延长有效期；请配置证书更新的时间戳服务",
@@ -204,9 +204,12 @@ def _record(services: Services, principal: Principal, record: DocumentRecord, be
     return Outcome(record.id, record.serial, RENEWED, expires=last.not_after, renewed_until=current.not_valid_after, sha256=sha256)
 
 
-def _failed(services: Services, principal: Principal, record: DocumentRecord, error: ChengnuoError, last: LastTimestamp | None) -> Outcome:
-    services.audit.record(actor=principal.actor, action="renew_archive", object=f"document:{record.id}", outcome="failed",
-                          detail={"serial": record.serial, "error": error.code, "message": error.en})
+def _failed(services: Services, principal: Principal, record: DocumentRecord, error: ChengnuoError, last: LastTimestamp | None,
+            *, audit: bool = True) -> Outcome:
+    """The failure as an outcome, audited unless ``audit`` is false (a dry run writes nothing)."""
+    if audit:
+        services.audit.record(actor=principal.actor, action="renew_archive", object=f"document:{record.id}", outcome="failed",
+                              detail={"serial": record.serial, "error": error.code, "message": error.en})
     if isinstance(error, TimestampUnavailable):
         log.debug("TSA %s unavailable", services.timestamps.label, exc_info=error)
     return Outcome(record.id, record.serial, FAILED, error.zh, error.en, expires=last.not_after if last else None)

@@ -169,6 +169,8 @@ def test_a_tsa_that_does_not_answer_fails_the_document_and_leaves_it_as_it_was(c
     created, old = issue(client)
     down = services_with_tsa(services, settings, "http://127.0.0.1:9/tsa", tsa_timeout=2)
     try:
+        dry = renew_archives(down, OPERATOR, within=DUE, dry_run=True)
+        assert [o.state for o in dry.outcomes] == [FAILED] and services.audit.entries(action="renew_archive") == []
         summary = renew_archives(down, OPERATOR, within=DUE)
     finally:
         down.instances.close()
