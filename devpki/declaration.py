@@ -39,8 +39,8 @@ from service.signing.paths import PkiPaths, read_passphrase
 
 DECLARATION = Path(__file__).with_name("pki.yml")
 ARCH = ArchLabel("chengnuo-dev")
-ROOT, INTERMEDIATE, TSA = CertLabel("root"), CertLabel("interm"), CertLabel("tsa")
-TSA_SERVICE = ServiceLabel("tsa")
+ROOT, INTERMEDIATE, TSA, TSA_NEXT = CertLabel("root"), CertLabel("interm"), CertLabel("tsa"), CertLabel("tsa-next")
+TSA_SERVICE, TSA_NEXT_SERVICE = ServiceLabel("tsa"), ServiceLabel("tsa-next")
 
 
 def agency_label(agency_id: str) -> str:
@@ -125,7 +125,16 @@ class DevPki:
     @property
     def tsa_path(self) -> str:
         """The TSA's path on the services' server (certomancer's Animator)."""
-        return self.arch.service_registry.get_tsa_info(TSA_SERVICE).full_relative_url
+        return self.service_path(TSA_SERVICE)
+
+    @property
+    def tsa_next_path(self) -> str:
+        """The path of the TSA with the next, longer-lived certificate (``tsa-next``): what archives are renewed with."""
+        return self.service_path(TSA_NEXT_SERVICE)
+
+    def service_path(self, service: ServiceLabel) -> str:
+        """The path of the time-stamping service ``service`` on the services' server."""
+        return self.arch.service_registry.get_tsa_info(service).full_relative_url
 
 
 def _build(config: dict[str, Any], key_dir: Path, url: str) -> PKIArchitecture:

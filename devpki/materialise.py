@@ -26,6 +26,7 @@ from .declaration import (
     INTERMEDIATE,
     ROOT,
     TSA,
+    TSA_NEXT,
     State,
     agency_label,
     declare,
@@ -109,7 +110,7 @@ def init_pki(certs_dir: Path, agencies: Iterable[Agency]) -> list[str]:
 
     pki = load_dev_pki(certs_dir)
     for path, label, what in ((paths.root_cert, ROOT, "root CA certificate"), (paths.intermediate_cert, INTERMEDIATE, "intermediate CA certificate"),
-                              (paths.tsa_cert, TSA, "TSA certificate")):
+                              (paths.tsa_cert, TSA, "TSA certificate"), (paths.tsa_next_cert, TSA_NEXT, "next TSA certificate")):
         if _write_if_changed(path, pem.armor("CERTIFICATE", pki.arch.get_cert(label).dump())):
             created.append(what)
     if not _holds(paths.persons_ca, pki.cert("persons").dump(), passphrase):

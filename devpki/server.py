@@ -75,6 +75,11 @@ class DevPkiServer:
     def tsa_url(self) -> str:
         return f"{self.url}/{self.pki.tsa_path}"
 
+    @property
+    def tsa_next_url(self) -> str:
+        """The TSA whose certificate outlives ``tsa_url``'s: ``python -m service ltv renew`` against it extends archives."""
+        return f"{self.url}/{self.pki.tsa_next_path}"
+
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()

@@ -13,6 +13,7 @@ functions as the HTTP API.
     templates check [FORM …]
     forms
     catalog …  (commands/catalog.py) · case …  (commands/cases.py)
+    ltv renew [--within-days N] [--limit N] [--dry-run]  (commands/ltv.py)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .commands import batches as batch_commands
 from .commands import cases as case_commands
 from .commands import catalog as catalog_commands
 from .commands import credit as credit_commands
+from .commands import ltv as ltv_commands
 from .commands import statistics as statistics_commands
 from .commands.common import (
     EXIT_FAILED,
@@ -417,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     credit_commands.register(sub)
     statistics_commands.register(sub)
     batch_commands.register(sub)
+    ltv_commands.register(sub)
     return parser
 
 

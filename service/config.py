@@ -42,6 +42,7 @@ class Settings:
     persons_ca_passphrase_file: str = ""  # default: the development PKI's passphrase
     tsa_url: str = ""  # an RFC 3161 TSA; default, in development only: the development PKI's TSA on loopback
     tsa_timeout: float = 10.0
+    ltv_renew_days: int = 365  # `ltv renew` adds an archival timestamp where the last one's TSA certificate ends within this many days
     timezone: str = "Asia/Shanghai"
     converter_workers: int = 2
     converter_timeout: float = 60.0

@@ -36,6 +36,7 @@ def test_every_agency_without_a_key_of_its_own_signs_with_a_certificate_of_the_d
         materialised = pkcs12.load_pkcs12(paths.agency(agency.id).read_bytes(), passphrase).cert
         assert materialised is not None and materialised.certificate.public_bytes(serialization.Encoding.DER) == declared.dump()
     assert paths.tsa_cert.read_bytes() == pem.armor("CERTIFICATE", dev_pki.cert("tsa").dump())
+    assert paths.tsa_next_cert.read_bytes() == pem.armor("CERTIFICATE", dev_pki.cert("tsa-next").dump())
 
 
 def test_init_pki_keeps_what_exists_and_adds_a_new_agency(tmp_path: Path):

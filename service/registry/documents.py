@@ -22,6 +22,7 @@ from .rows import FromRow
 from .tables import documents, idempotency_keys, revisions
 
 ISSUED = ("awaiting_signatures", "completed")  # the states of a document that was issued and is not voided
+ARCHIVE = "archive"  # the kind of a revision that only adds an archival timestamp (and its validation data)
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,32 @@ class DocumentRegistry:
             conn.execute(insert(revisions).values(document_id=document_id, number=after + 1, sha256=sha256, pdf_path=pdf_path,
                                                   size=size, party=party, signer=signer[:200], kind=kind, created_at=now))
         return DocumentRecord.from_row(row)
+
+    def add_archival_revision(self, document_id: str, *, after: int, sha256: str, pdf_path: str, size: int,
+                              now: dt.datetime) -> DocumentRecord:
+        """Records revision ``after`` with a fresh archival timestamp (kind ``archive``, no party) as the latest; the
+        document's status stays what it is. Raises Conflict if the document is no longer issued (voided) or moved past
+        ``after`` meanwhile (a party signed): nothing is recorded then."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                update(documents)
+                .where(documents.c.id == document_id, documents.c.revision == after, documents.c.status.in_(ISSUED))
+                .values(revision=after + 1, pdf_path=pdf_path, pdf_size=size)
+                .returning(*documents.c)
+            ).first()
+            if row is None:
+                raise Conflict("文书在续期时已被签署或作废，未记录续期", "the document was signed or voided while it was renewed; nothing recorded",
+                               code="document_changed")
+            conn.execute(insert(revisions).values(document_id=document_id, number=after + 1, sha256=sha256, pdf_path=pdf_path,
+                                                  size=size, kind=ARCHIVE, created_at=now))
+        return DocumentRecord.from_row(row)
+
+    def issued_ids(self) -> list[str]:
+        """The ids of every issued document that is not voided, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(documents.c.id).where(documents.c.status.in_(ISSUED))
+                                .order_by(documents.c.issued_at, documents.c.id))
+            return [row.id for row in rows]
 
     def revisions(self, document_id: str) -> list[RevisionRecord]:
         """The document's revisions, oldest first."""

@@ -98,7 +98,7 @@ revisions = Table(
     Column("size", Integer, nullable=False),
     Column("party", String(40), nullable=True),  # the role that signed in this revision; None for 0
     Column("signer", String(200), nullable=True),  # the name in the signer's certificate
-    Column("kind", String(12), nullable=True),  # staff | event
+    Column("kind", String(12), nullable=True),  # staff | event | archive (a fresh archival timestamp, no party); None for 0
     Column("created_at", UTCDateTime(), nullable=False),
 )
 

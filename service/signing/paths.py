@@ -4,6 +4,7 @@ the agencies' PKCS#12 files, the passphrase and the development TSA's certificat
     certs/root-ca.pem              trust anchor (give it to validators: pdfsig, pyHanko, Adobe)
     certs/intermediate-ca.pem      embedded in every signature with the signer's certificate
     certs/tsa.pem                  the development TSA's certificate: timestamps it signed say so
+    certs/tsa-next.pem             its next certificate (the development ``tsa-next`` service), likewise
     certs/dev-pki.json             where the development PKI's services answer on loopback
     certs/agencies/<id>.p12        each agency's signing key and certificate chain
     certs/persons-ca.p12           the CA that issues staff and event certificates at run time
@@ -34,6 +35,14 @@ class PkiPaths:
     @property
     def tsa_cert(self) -> Path:
         return self.root / "tsa.pem"
+
+    @property
+    def tsa_next_cert(self) -> Path:
+        return self.root / "tsa-next.pem"
+
+    @property
+    def development_tsa_certs(self) -> tuple[Path, ...]:
+        return (self.tsa_cert, self.tsa_next_cert)
 
     @property
     def services_file(self) -> Path:

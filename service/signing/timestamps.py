@@ -77,11 +77,14 @@ def timestamp_source(settings: Settings, agencies: Iterable[Agency], development
 
 
 def development_tsa_fingerprints(certs_dir: Path) -> frozenset[str]:
-    """SHA-256 of the development PKI's TSA certificate, if there is one under ``certs_dir``."""
-    try:
-        data = PkiPaths(certs_dir).tsa_cert.read_bytes()
-    except OSError:
-        return frozenset()
-    if pem.detect(data):
-        _, _, data = pem.unarmor(data)
-    return frozenset({hashlib.sha256(data).hexdigest()})
+    """SHA-256 of the development PKI's TSA certificates (``tsa`` and ``tsa-next``) found under ``certs_dir``."""
+    fingerprints = set()
+    for path in PkiPaths(certs_dir).development_tsa_certs:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if pem.detect(data):
+            _, _, data = pem.unarmor(data)
+        fingerprints.add(hashlib.sha256(data).hexdigest())
+    return frozenset(fingerprints)

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from ..forms import CATALOGUE
 from ..masking import mask_id_number
-from ..registry.documents import DocumentRecord, RevisionRecord
+from ..registry.documents import ARCHIVE, DocumentRecord, RevisionRecord
 from ..signing.issuance import EVENT_UNIT, STAFF_UNIT
 from .analysis import PdfAnalysis, SignatureFinding
 
@@ -136,7 +136,8 @@ def _completeness(analysis: PdfAnalysis, record: DocumentRecord, revisions: Sequ
     signed_here = {f.field for f in later if f.intact}
     awaiting = tuple(p.label for p in (spec.signers if spec else ()) if p.present(record.data) and p.role not in signed_here)
     same = next((r for r in revisions if r.sha256 == copy_sha256), None)
-    newer = same.number < record.revision if same is not None else record.revision > len(later)
+    signed = sum(1 for r in revisions if r.number > 0 and r.kind != ARCHIVE)  # revisions a party signed
+    newer = same.number < record.revision if same is not None else signed > len(later)
     return Completeness(not awaiting, awaiting, newer)
 
 
@@ -186,6 +187,12 @@ def _lifetime_reasons(analysis: PdfAnalysis, certification: SignatureFinding, no
             f"the certificate of the last document timestamp expired on {_when(last.tsa_not_after, now.tzinfo)} and the archive was not "
             "renewed since (python -m service ltv renew)", "info"))
     return reasons
+
+
+def _only_renewed_since(revisions: Sequence[RevisionRecord], copy_sha256: str | None) -> bool:
+    """Whether every revision after the one this copy is only adds an archival timestamp (``ltv renew``)."""
+    same = next((r for r in revisions if r.sha256 == copy_sha256), None)
+    return same is not None and all(r.kind == ARCHIVE for r in revisions if r.number > same.number)
 
 
 def build_report(
@@ -313,7 +320,10 @@ def build_report(
         completeness = _completeness(analysis, record, revisions, copy_sha256, later)
         if completeness.awaiting:
             add(f"此副本尚待签署：{'、'.join(completeness.awaiting)}", f"this copy awaits the signature of: {', '.join(completeness.awaiting)}", "info")
-        if completeness.newer_revision:
+        if completeness.newer_revision and _only_renewed_since(revisions, copy_sha256):
+            add("登记簿中有此文书续加了存档时间戳的版本（内容相同，可验证的期限更长）",
+                "the registry holds this document with a renewed archival timestamp (the same content, verifiable for longer)", "info")
+        elif completeness.newer_revision:
             add("登记簿中有此文书更新的版本（其后又有签署），请向签发机关索取最新版本",
                 "the registry holds a newer revision of this document (signed since): ask the agency for the latest", "info")
 
