@@ -27,6 +27,7 @@ from .registry.assistance import AssistanceStore
 from .registry.batches import BatchStore
 from .registry.cases import CaseStore
 from .registry.catalog import CatalogStore
+from .registry.compromises import CompromiseStore
 from .registry.db import make_engine
 from .registry.documents import DocumentRegistry
 from .registry.instances import Instances
@@ -63,6 +64,7 @@ class Services:
     renderer: DocxRenderer
     converter: Converter
     keys: KeyStore
+    compromises: CompromiseStore  # agency keys reported compromised: nothing more is signed with them
     persons: PersonsCA
     signer: DocumentSigner
     signing_health: SigningHealth
@@ -173,9 +175,10 @@ def build_services(
     timestamps = timestamp_source(settings, agencies.by_id.values(),
                                   development_url=lambda: development_pki().dev_pki_server(settings.certs_dir).tsa_url)
     development_tsas = development_tsa_fingerprints(settings.certs_dir)
-    keys = KeyStore(settings.certs_dir)
-    revocation = revocation_source(settings, agencies)
     engine = make_engine(settings.database)
+    compromises = CompromiseStore(engine)
+    keys = KeyStore(settings.certs_dir, compromised=compromises.find)
+    revocation = revocation_source(settings, agencies)
     converter = converter or ConverterPool(pool_settings(settings), workdir=None)
     cases = CaseStore(engine)
 
@@ -192,6 +195,7 @@ def build_services(
         renderer=DocxRenderer(settings.templates_dir, labels=template_labels()),
         converter=converter,
         keys=keys,
+        compromises=compromises,
         persons=persons_ca(settings),
         signer=DocumentSigner(keys, timestamps.timestamper, revocation),
         signing_health=SigningHealth(keys, timestamps, development_tsas),
