@@ -184,6 +184,11 @@ def _build(config: dict[str, Any], key_dir: Path, url: str) -> PKIArchitecture:
     timestamp token embedding the certificates as certomancer issued them took 13 ms to encode instead
     of 1. The cache handed to certomancer (its ``cert_cache`` parameter) is ours to fill with the same
     certificates, loaded from their bytes.
+
+    Certomancer's CRLs follow a simulated schedule (``simulated-update-schedule``: the intermediate's every 7 days) and
+    list what was revoked by the start of the current period. A revocation declared since (a key reported compromised,
+    ``rotation.py``) is listed at once instead, as a CA publishes a new CRL when it revokes: each CRL lists what is
+    revoked when it is made.
     """
     key_sets = KeySets(config["keysets"], search_dir=SearchDir(str(key_dir)), lazy_load_keys=True)
     cache: dict[CertLabel, x509.Certificate] = {}
@@ -192,6 +197,12 @@ def _build(config: dict[str, Any], key_dir: Path, url: str) -> PKIArchitecture:
     for label in config["pki-architectures"][str(ARCH)]["certs"]:
         arch.get_cert(CertLabel(label))
     cache.update({label: x509.Certificate.load(cert.dump()) for label, cert in cache.items()})
+    listed = arch.get_revoked_certs_at_time
+
+    def revoked_at_once(at_time: dt.datetime, crl_info: Any) -> Any:
+        return listed(max(at_time, dt.datetime.now(dt.UTC)), crl_info)
+
+    arch.get_revoked_certs_at_time = revoked_at_once  # type: ignore[method-assign]
     return arch
 
 
