@@ -56,10 +56,15 @@ def _parse(declared: str) -> dt.datetime:
     return dt.datetime.strptime(declared, "%Y-%m-%dT%H:%M:%S%z")
 
 
-def rotate(certs_dir: Path, agency_id: str, now: dt.datetime, revoke_since: dt.datetime | None = None) -> Rotation:
+def rotate(certs_dir: Path, agency_id: str, now: dt.datetime, revoke_since: dt.datetime | None = None,
+           expected: x509.Certificate | None = None) -> Rotation:
     """Gives the agency a new key and certificate; with ``revoke_since``, declares its current certificate revoked for key
-    compromise since then (or since an earlier time already declared). Raises ConfigurationError when the development
-    PKI is incomplete or does not certify the agency (an agency with its own key); OSError when a file cannot be written."""
+    compromise since then (or since an earlier time already declared). ``expected``: the certificate the agency signs
+    with now (its PKCS#12 file's), which must be the declaration's current one.
+
+    Raises ConfigurationError when the development PKI is incomplete, does not certify the agency (an agency with its
+    own key) or declares another current certificate than ``expected`` (nothing is changed then); OSError when a file
+    cannot be written."""
     paths = PkiPaths(certs_dir)
     with _exclusive(paths):
         pki = load_dev_pki(certs_dir)
@@ -68,6 +73,10 @@ def rotate(certs_dir: Path, agency_id: str, now: dt.datetime, revoke_since: dt.d
             raise ConfigurationError(f"开发用 PKI 未给机关 {agency_id} 签发证书（自带密钥的机关须向其 CA 申请新证书）",
                                      f"the development PKI does not certify agency {agency_id} (an agency with its own key asks its CA)")
         old_label = state.current_label(agency_id)
+        if expected is not None and pki.cert(old_label).dump() != expected.dump():
+            raise ConfigurationError(f"机关 {agency_id} 的签名证书文件与开发用 PKI 的声明不一致，请先运行 python -m service init-pki",
+                                     f"agency {agency_id}'s PKCS#12 file does not hold the development PKI's current certificate "
+                                     f"({old_label}): run python -m service init-pki first")
         new_label = agency_label(agency_id, state.generation(agency_id) + 1)
         declaration = state.declaration()
         passphrase = read_passphrase(paths.passphrase_file)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from .errors import ChengnuoError, InvalidData, InvalidRequest
+from .errors import ChengnuoError, ConfigurationError, InvalidData, InvalidRequest
 from .registry.compromises import KeyCompromise, cert_sha256
 from .runtime import Services, development_pki
 
@@ -56,7 +56,8 @@ def report_compromise(services: Services, agency_id: str, since: dt.datetime, ac
     (``key_compromise``).
 
     Raises NotFound (unknown agency), InvalidData (``since`` in the future), SigningKeyUnavailable when the agency's
-    current certificate cannot be read (key file, token), ConfigurationError when the development PKI cannot rotate.
+    current certificate cannot be read (key file, token), ConfigurationError when the development PKI cannot revoke and
+    rotate (the compromise is recorded then, and the message says so).
     """
     agency = services.agencies.get(agency_id)
     now = services.now()
@@ -79,10 +80,14 @@ def report_compromise(services: Services, agency_id: str, since: dt.datetime, ac
                                invalidity_date=compromise.since)
     else:
         try:
-            rotation = development_pki().rotate(services.settings.certs_dir, agency.id, now, revoke_since=compromise.since)
+            rotation = development_pki().rotate(services.settings.certs_dir, agency.id, now, revoke_since=compromise.since,
+                                                expected=cert)
         except (ChengnuoError, OSError) as exc:
             _audit(services, actor, "key_compromise", agency.id, "failure", {**detail, "error": type(exc).__name__})
-            raise
+            zh, en = (exc.zh, exc.en) if isinstance(exc, ChengnuoError) else (f"文件无法写入（{exc.strerror}）", f"a file cannot be written ({exc.strerror})")
+            raise ConfigurationError(f"已记录密钥泄露，该证书不再用于签署；但开发用 PKI 未能吊销并更换密钥：{zh}",
+                                     f"the compromise is recorded and the certificate signs nothing more, but the development PKI "
+                                     f"could not revoke and replace it: {en}") from exc
         detail.update(revoked_since=rotation.revoked_since.isoformat() if rotation.revoked_since else None,
                       new_cert_serial=format(rotation.new_cert.serial_number, "X"), new_cert_sha256=cert_sha256(rotation.new_cert))
     _audit(services, actor, "key_compromise", agency.id, "success", detail)
@@ -101,7 +106,8 @@ def rotate_key(services: Services, agency_id: str, actor: str) -> Rotation:
         raise InvalidRequest(f"{agency.name}使用自有密钥：请向其 CA 申请新证书，并在 agencies.toml 中配置新的密钥",
                              f"{agency.id} signs with its own key: obtain a new certificate from its CA and configure the new key "
                              "in agencies.toml", code="own_key")
-    rotation = development_pki().rotate(services.settings.certs_dir, agency.id, services.now())
+    rotation = development_pki().rotate(services.settings.certs_dir, agency.id, services.now(),
+                                        expected=services.keys.certificate(agency))
     _audit(services, actor, "key_rotate", agency.id, "success",
            {"old_cert_serial": format(rotation.old_cert.serial_number, "X"), "old_cert_sha256": cert_sha256(rotation.old_cert),
             "new_cert_serial": format(rotation.new_cert.serial_number, "X"), "new_cert_sha256": cert_sha256(rotation.new_cert)})

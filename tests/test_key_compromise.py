@@ -298,3 +298,27 @@ def test_rotating_an_agency_with_its_own_key_is_refused(tmp_path, settings):
     own = dataclasses.replace(settings, agencies_file=agencies_file(tmp_path, 'pkcs12 = "own.p12"'), tsa_url="http://127.0.0.1:9/tsa")
     refused = cli("key", "rotate", AGENCY, settings=own)
     assert refused.returncode == 2 and "agencies.toml" in refused.stderr and "own key" in refused.stderr
+
+
+def test_a_stale_key_file_is_recorded_compromised_but_not_revoked_in_its_place(copied, settings, pool, copied_sandbox):
+    from service.errors import ConfigurationError
+    from service.key_compromise import report_compromise, rotate_key
+
+    agency = "jx-service"
+    svc = make_services(dataclasses.replace(settings, certs_dir=copied), pool, copied_sandbox)
+    try:
+        p12 = copied / "agencies" / f"{agency}.p12"
+        stale = p12.read_bytes()
+        rotate_key(svc, agency, OPERATOR.actor)
+        state = (copied / "dev-pki.json").read_bytes()
+        p12.write_bytes(stale)  # a backup of the first generation's file put back
+        with pytest.raises(ConfigurationError) as refused:
+            report_compromise(svc, agency, svc.now(), OPERATOR.actor, "")
+        assert "init-pki" in refused.value.en and "the compromise is recorded" in refused.value.en
+        assert (copied / "dev-pki.json").read_bytes() == state  # nothing revoked or rotated in the wrong certificate's place
+        [failed] = svc.audit.entries(action="key_compromise")
+        assert failed.outcome == "failure"
+        response = client_of(svc).post("/api/v1/documents", json={"form": "liaison-form", "agency": agency, "data": sample("liaison-form")})
+        assert response.status_code == 503 and response.json["error"] == "signing_key_compromised"
+    finally:
+        close(svc)
