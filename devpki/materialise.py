@@ -8,6 +8,7 @@ file whose certificate no longer matches the declaration is rewritten. Keys are 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import socket
@@ -28,8 +29,6 @@ from .declaration import (
     TSA,
     TSA_NEXT,
     State,
-    agency_label,
-    declare,
     dev_agencies,
     load_dev_pki,
 )
@@ -40,10 +39,13 @@ _PORTS = range(20000, 30000)  # below Linux's ephemeral ports, so that no outgoi
 
 
 def _write_private(path: Path, data: bytes) -> None:
+    """Readable by the owner alone, and replaced at once: a running service never reads it half written."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
+    os.replace(temporary, path)
 
 
 def _new_key(algorithm: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
@@ -100,13 +102,14 @@ def init_pki(certs_dir: Path, agencies: Iterable[Agency]) -> list[str]:
         state = State(url=f"http://127.0.0.1:{_free_port()}", agencies={})
         created.append(f"loopback address of the PKI's services ({state.url})")
     certified = {**state.agencies, **dev_agencies(agencies)}  # an agency once certified keeps its certificate
-    declaration = declare(certified)
+    state = dataclasses.replace(state, agencies=certified)
+    declaration = state.declaration()
     for label, name in declaration.key_files.items():
         if not (paths.keys / name).exists():
             key = _new_key(declaration.key_algorithms[label])
             _write_private(paths.keys / name, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption))
             created.append(f"key {label} ({declaration.key_algorithms[label]})")
-    State(url=state.url, agencies=certified).write(paths)
+    state.write(paths)
 
     pki = load_dev_pki(certs_dir)
     for path, label, what in ((paths.root_cert, ROOT, "root CA certificate"), (paths.intermediate_cert, INTERMEDIATE, "intermediate CA certificate"),
@@ -117,7 +120,7 @@ def init_pki(certs_dir: Path, agencies: Iterable[Agency]) -> list[str]:
         _write_private(paths.persons_ca, pki.arch.package_pkcs12("persons", password=passphrase))
         created.append("persons CA (staff and event certificates)")
     for agency_id, name in certified.items():
-        label = agency_label(agency_id)
+        label = state.current_label(agency_id)  # its latest generation (rotation.py)
         target = paths.agency(agency_id)
         if not _holds(target, pki.cert(label).dump(), passphrase):
             _write_private(target, pki.arch.package_pkcs12(label, password=passphrase))

@@ -5,6 +5,10 @@ A process serves at the address init-pki chose (``certs/dev-pki.json``), which t
 in their CRL distribution points (and the test signers' in their OCSP locations). If that port is
 taken (another process of this checkout serves it), the process serves its own TSA on a free port:
 revocation data is then answered by that other process.
+
+A server follows ``certs/dev-pki.json``: when a rotation changes it (a new generation of an agency's certificate, a
+certificate revoked for key compromise), the next request is answered from the PKI built again from it, so that a
+running service's CRLs list the revocation without a restart.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from certomancer.integrations.animator import Animator, AnimatorArchStore
+
+from service.errors import ChengnuoError
 
 from .declaration import DevPki, load_dev_pki
 
@@ -53,12 +59,15 @@ class DevPkiServer:
         """``port``: None for the declared one, 0 for any free one. Raises OSError if it is taken."""
         self.pki = pki
         self.served: Counter[str] = Counter()  # requests by kind of service: tsa, ocsp, crls, certs
-        animator = _WholeSeconds(AnimatorArchStore({pki.arch.arch_label: pki.arch}), with_web_ui=False, allow_time_override=False)
+        self._stamp = self._state_stamp()
+        self._reload_lock = threading.Lock()
+        self._animator = self._animate(pki)
 
         def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            self._follow_state()
             parts = environ.get("PATH_INFO", "").split("/")
             self.served[parts[2] if len(parts) > 2 else ""] += 1
-            return animator(environ, start_response)
+            return self._animator(environ, start_response)
 
         declared = urlsplit(pki.url).port
         self._server = make_server("127.0.0.1", declared if port is None else port, app, server_class=_ThreadingServer,
@@ -66,6 +75,33 @@ class DevPkiServer:
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="dev-pki", daemon=True)
         self._thread.start()
+
+    @staticmethod
+    def _animate(pki: DevPki) -> Animator:
+        return _WholeSeconds(AnimatorArchStore({pki.arch.arch_label: pki.arch}), with_web_ui=False, allow_time_override=False)
+
+    def _state_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            info = self.pki.paths.services_file.stat()
+        except OSError:
+            return None
+        return info.st_ino, info.st_mtime_ns, info.st_size
+
+    def _follow_state(self) -> None:
+        """Builds the PKI again when ``dev-pki.json`` changed since it was built (a rotation, a revocation)."""
+        stamp = self._state_stamp()
+        if stamp == self._stamp or stamp is None:
+            return
+        with self._reload_lock:
+            if stamp == self._stamp:
+                return
+            try:
+                pki = load_dev_pki(self.pki.paths.root, url=self.pki.url)
+            except ChengnuoError as exc:
+                log.warning("the development PKI changed but cannot be loaded again (%s): still serving the previous one", exc.en)
+                return
+            self.pki, self._animator, self._stamp = pki, self._animate(pki), stamp
+            log.info("the development PKI's declaration changed (%s): serving it as it is now", self.pki.paths.services_file)
 
     @property
     def serves_declared_address(self) -> bool:

@@ -7,6 +7,7 @@ functions as the HTTP API.
     init-pki
     user add NAME --role clerk|supervisor|admin [--agency A] · user passwd NAME · user list
     key add [--agency A …] [--forms F1,F2] [--name N] · key revoke KEY_ID · key list
+    key rotate AGENCY · key compromise AGENCY --since TIME [--note TEXT] · key compromises  (commands/signing_keys.py)
     audit verify · audit acknowledge --note TEXT
     void DOCUMENT_ID --reason TEXT · recover
     db upgrade
@@ -33,6 +34,7 @@ from .commands import cases as case_commands
 from .commands import catalog as catalog_commands
 from .commands import credit as credit_commands
 from .commands import ltv as ltv_commands
+from .commands import signing_keys as signing_key_commands
 from .commands import statistics as statistics_commands
 from .commands.common import (
     EXIT_FAILED,
@@ -380,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     user_passwd.set_defaults(func=cmd_user_passwd)
     user.add_parser("list", help="list users").set_defaults(func=cmd_user_list)
 
-    key = sub.add_parser("key", help="API keys of calling systems").add_subparsers(dest="key_command", required=True)
+    key = sub.add_parser("key", help="API keys of calling systems; agencies' signing keys (rotate, compromise)").add_subparsers(dest="key_command", required=True)
     key_add = key.add_parser("add", help="create an API key; prints it once, alone on the last line")
     key_add.add_argument("--agency", action="append", help="agency id (repeat for several; default: the default agency)")
     key_add.add_argument("--forms", help="comma-separated form ids (default: every form)")
@@ -390,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     key_revoke.add_argument("key_id")
     key_revoke.set_defaults(func=cmd_key_revoke)
     key.add_parser("list", help="list API keys (never the keys themselves)").set_defaults(func=cmd_key_list)
+    signing_key_commands.register(key)
 
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command", required=True)
     audit.add_parser("verify", help="check the hash chain; names the first entry altered or missing").set_defaults(func=cmd_audit_verify)

@@ -22,7 +22,8 @@
     │   ├── ConverterBusy              every worker busy and the queue full                             → 503
     │   └── SigningError               the document could not be signed                                 → 500
     │       ├── SigningKeyUnavailable  an agency's key (or the trust roots) cannot be loaded             → 500
-    │       │   └── SigningTokenUnavailable  … on a PKCS#11 token: absent, locked, PIN refused           → 503
+    │       │   ├── SigningTokenUnavailable  … on a PKCS#11 token: absent, locked, PIN refused           → 503
+    │       │   └── SigningKeyCompromised    … reported compromised (key compromise): a new key is needed → 503
     │       ├── TimestampUnavailable   the TSA did not give a timestamp                                 → 503
     │       └── RevocationUnavailable  a CRL or OCSP responder of the chain did not answer (PAdES B-LT)   → 503
     └── ConfigurationError             settings or agency file unusable (raised at start)
@@ -175,6 +176,14 @@ class SigningKeyUnavailable(SigningError):
 class SigningTokenUnavailable(SigningKeyUnavailable):
     """The agency's PKCS#11 token cannot sign now (not present, locked, PIN refused): the same error code, but 503,
     as an operator plugging it back in or fixing the PIN brings the service back without a restart."""
+
+
+class SigningKeyCompromised(SigningKeyUnavailable):
+    """The agency's current certificate has a recorded key compromise (``python -m service key compromise``): nothing
+    is signed with it until a new key is configured (or the development PKI rotated it). 503, as the service comes back
+    once the operator has done so, without a restart."""
+
+    code = "signing_key_compromised"
 
 
 class TimestampUnavailable(SigningError):

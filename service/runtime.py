@@ -27,6 +27,7 @@ from .registry.assistance import AssistanceStore
 from .registry.batches import BatchStore
 from .registry.cases import CaseStore
 from .registry.catalog import CatalogStore
+from .registry.compromises import CompromiseStore
 from .registry.db import make_engine
 from .registry.documents import DocumentRegistry
 from .registry.instances import Instances
@@ -64,6 +65,7 @@ class Services:
     renderer: DocxRenderer
     converter: Converter
     keys: KeyStore
+    compromises: CompromiseStore  # agency keys reported compromised: nothing more is signed with them
     persons: PersonsCA
     signer: DocumentSigner
     signing_health: SigningHealth
@@ -177,9 +179,10 @@ def build_services(
     development_tsas = development_tsa_fingerprints(settings.certs_dir)
     if settings.trust_roots.strip():  # a deployment's own; the development root is made by init-pki, after this may run
         load_trust_roots(settings.trust_root_files)
-    keys = KeyStore(settings.certs_dir)
-    revocation = revocation_source(settings, agencies)
     engine = make_engine(settings.database)
+    compromises = CompromiseStore(engine)
+    keys = KeyStore(settings.certs_dir, compromised=compromises.find)
+    revocation = revocation_source(settings, agencies)
     converter = converter or ConverterPool(pool_settings(settings), workdir=None)
     cases = CaseStore(engine)
 
@@ -196,6 +199,7 @@ def build_services(
         renderer=DocxRenderer(settings.templates_dir, labels=template_labels()),
         converter=converter,
         keys=keys,
+        compromises=compromises,
         persons=persons_ca(settings),
         signer=DocumentSigner(keys, timestamps.timestamper, revocation),
         signing_health=SigningHealth(keys, timestamps, development_tsas),

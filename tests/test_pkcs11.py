@@ -248,3 +248,27 @@ def test_an_agency_on_a_token_refuses_the_development_tsa(settings, tmp_path, to
         build_services(dataclasses.replace(settings, agencies_file=agencies_file(tmp_path, token)))
     assert "CHENGNUO_TSA_URL" in refused.value.en and "jc-justice" in refused.value.en
 
+
+
+def test_a_key_on_a_token_reported_compromised_signs_nothing_more_and_the_ca_request_names_its_certificate(on_token, api_key):
+    import datetime as dt
+
+    from service.auth.principal import OPERATOR
+    from service.key_compromise import report_compromise
+
+    svc = on_token()
+    client = keyed_client(create_app(services=svc), api_key)
+    assert post_letter(client).status_code == 201
+    cert = svc.keys.certificate(svc.agencies.get("jc-justice"))  # read from the token
+    since = svc.now() - dt.timedelta(hours=2)
+    report = report_compromise(svc, "jc-justice", since, OPERATOR.actor, "HSM 管理口令外泄")
+    assert report.rotation is None and report.ca_request is not None
+    assert (report.ca_request.serial_hex, report.ca_request.serial_decimal) == (f"{cert.serial_number:X}", str(cert.serial_number))
+    assert report.ca_request.issuer == cert.issuer.human_friendly and report.ca_request.invalidity_date == since
+    response = post_letter(client)
+    assert (response.status_code, response.json["error"]) == (503, "signing_key_compromised")
+    assert AGENCY in response.json["message"]
+    [voided] = voided_rows(svc)
+    assert "compromised" in voided.void_reason and voided.pdf_path is None
+    key = client.get("/healthz").json["checks"]["signing"]["keys"]["jc-justice"]
+    assert key["ok"] is False and AGENCY in key["error"] and "泄露" in key["error"]

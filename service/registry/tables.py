@@ -416,3 +416,19 @@ batch_rows = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_batch_rows_status", "batch_id", "status"),
 )
+
+# Agency keys reported compromised (python -m service key compromise): one row per certificate, found by the SHA-256 of
+# its DER. Documents signed with it at or after ``since`` no longer verify; the service signs nothing more with it.
+key_compromises = Table(
+    "key_compromises",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("agency", String(64), nullable=False, index=True),
+    Column("cert_sha256", String(64), nullable=False, unique=True, index=True),  # hex SHA-256 of the certificate's DER
+    Column("cert_serial", String(80), nullable=False),  # hex, as a CA's revocation form asks for it
+    Column("cert_subject", Text, nullable=False),
+    Column("since", UTCDateTime(), nullable=False),  # the earliest time the key may have been in other hands
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    Column("note", Text, nullable=False),
+)

@@ -52,6 +52,11 @@ class SigningHealth:
             self._cached = (time.monotonic(), result)
         return result
 
+    def forget(self) -> None:
+        """Drops the remembered answer: the next check probes again (after a key was rotated or reported compromised)."""
+        with self._lock:
+            self._cached = None
+
     def _probe_tsa(self) -> dict[str, Any]:
         tsa: dict[str, Any] = {"ok": False, "tsa": self.timestamps.label, "development": self.timestamps.development}
         digest = hashlib.sha256(b"chengnuo health probe").digest()

@@ -4,16 +4,24 @@ An agency's key comes from a PKCS#12 file: by default ``certs/agencies/<id>.p12`
 PKI with its passphrase in ``certs/private/passphrase``; a deployment names its own file and
 passphrase source in ``agencies.toml`` (``pkcs12``, ``passphrase_file`` or ``passphrase_env``), or a
 PKCS#11 token instead (``pkcs11_module``, ``token_label``, ``key_label``…: ``token.py``).
+
+A PKCS#12 file is loaded again when it changes (its inode, modification time or size), so that a running service
+signs with the key a rotation wrote (``python -m service key rotate``) without a restart. A certificate whose key was
+reported compromised (``python -m service key compromise``) signs nothing: the store asks the registry at every
+signature, so a report made by another process counts at once.
 Passphrases and PINs are read, used and dropped; they never reach a log line or an error message.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from asn1crypto import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
@@ -24,7 +32,7 @@ from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from ..agencies import Agency
-from ..errors import SigningKeyUnavailable
+from ..errors import SigningKeyCompromised, SigningKeyUnavailable
 from .paths import PkiPaths, read_passphrase
 from .signed_attributes import SigningCertificateOnce
 from .token import TokenKeys, TokenSigner
@@ -85,11 +93,14 @@ def load_pkcs12_signer(path: Path, passphrase: bytes | None, *, what: str) -> Ca
 
 
 class KeyStore:
-    """Every agency's signer, loaded on first use and kept: from its PKCS#12 file, or over its token's session."""
+    """Every agency's signer, loaded on first use and kept: from its PKCS#12 file (loaded again when the file changes),
+    or over its token's session."""
 
-    def __init__(self, certs_dir: Path) -> None:
+    def __init__(self, certs_dir: Path, compromised: Callable[[str], object | None] = lambda sha256: None) -> None:
+        """``compromised``: the recorded compromise of the certificate with this DER SHA-256 (hex), or None."""
         self.paths = PkiPaths(certs_dir)
-        self._signers: dict[str, CachedKeySigner] = {}
+        self.compromised = compromised
+        self._signers: dict[str, tuple[tuple[int, int, int], CachedKeySigner]] = {}  # id → (file's stamp, signer)
         self._lock = threading.Lock()
         self.tokens = TokenKeys()
 
@@ -109,25 +120,48 @@ class KeyStore:
         except OSError:
             raise SigningKeyUnavailable(f"{agency.name}的签名密钥口令文件不可读", f"the passphrase file of {agency.id}'s signing key cannot be read") from None
 
-    def signer(self, agency: Agency) -> CachedKeySigner | TokenSigner:
-        """The agency's signer; raises SigningKeyUnavailable (SigningTokenUnavailable for a token)."""
+    def _current(self, agency: Agency) -> CachedKeySigner | TokenSigner:
+        """The agency's signer as its file or token holds it now. Raises SigningKeyUnavailable (SigningTokenUnavailable)."""
         if agency.token is not None:
             return self.tokens.signer(agency)
+        path = agency.pkcs12 or self.paths.agency(agency.id)
         with self._lock:
-            signer = self._signers.get(agency.id)
-            if signer is None:
-                path = agency.pkcs12 or self.paths.agency(agency.id)
-                signer = load_pkcs12_signer(path, self._passphrase(agency), what=agency.name)
-                self._signers[agency.id] = signer
-            return signer
+            try:
+                info = path.stat()
+            except OSError:
+                raise SigningKeyUnavailable(f"{agency.name}的签名密钥文件不可读", f"the signing key file of {agency.name} cannot be read") from None
+            stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
+            kept = self._signers.get(agency.id)
+            if kept is None or kept[0] != stamp:
+                kept = (stamp, load_pkcs12_signer(path, self._passphrase(agency), what=agency.name))
+                self._signers[agency.id] = kept
+            return kept[1]
+
+    def certificate(self, agency: Agency) -> x509.Certificate:
+        """The agency's current signing certificate, whether or not its key was reported compromised.
+        Raises SigningKeyUnavailable (SigningTokenUnavailable for a token)."""
+        cert = self._current(agency).signing_cert
+        assert cert is not None
+        return cert
+
+    def signer(self, agency: Agency) -> CachedKeySigner | TokenSigner:
+        """The agency's signer. Raises SigningKeyUnavailable (SigningTokenUnavailable for a token; SigningKeyCompromised
+        when its certificate's key was reported compromised)."""
+        signer = self._current(agency)
+        assert signer.signing_cert is not None
+        if self.compromised(hashlib.sha256(signer.signing_cert.dump()).hexdigest()) is not None:
+            raise SigningKeyCompromised(
+                f"{agency.name}的签名密钥已报告泄露，请配置新的密钥",
+                f"the signing key of {agency.name} ({agency.id}) was reported compromised; configure a new key",
+            )
+        return signer
 
     def check(self, agency: Agency) -> None:
-        """Whether the agency can sign now: its key file opens, or its token answers and holds the key.
-        Raises SigningKeyUnavailable (SigningTokenUnavailable for a token)."""
+        """Whether the agency can sign now: its key file opens (its token answers and holds the key) and its key was not
+        reported compromised. Raises SigningKeyUnavailable (SigningTokenUnavailable, SigningKeyCompromised)."""
         if agency.token is not None:
             self.tokens.check(agency)
-        else:
-            self.signer(agency)
+        self.signer(agency)
 
     def close(self) -> None:
         """Closes the tokens' sessions; the store opens them again when next used."""
