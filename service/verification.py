@@ -54,4 +54,4 @@ def _verify(services: Services, pdf: bytes, started: float) -> tuple[Verificatio
     agency = services.agencies.by_id.get(record.agency) if record else None
     revisions = services.registry.revisions(record.id) if record else []
     return build_report(analysis, record, agency.name if agency else None, services.now(), services.development_tsas,
-                        revisions=revisions, copy_sha256=hashlib.sha256(pdf).hexdigest()), notes
+                        revisions=revisions, copy_sha256=hashlib.sha256(pdf).hexdigest(), compromise_of=services.compromises.find), notes

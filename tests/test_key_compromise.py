@@ -200,14 +200,12 @@ def test_the_compromises_are_listed(compromised):
     assert listed.returncode == 0 and AGENCY in listed.stdout and f"{agency_signature(compromised.a).signer_cert.serial_number:X}" in listed.stdout
 
 
-@pytest.mark.xfail(reason="report integration by lead", strict=False)
 def test_a_document_signed_after_the_compromise_time_verifies_invalid(compromised):
     report = verify(compromised.client, compromised.b)
     assert report["verdict"] == "invalid"
     assert any(r["severity"] == "invalid" and ("泄露" in r["zh"] or "compromised" in r["en"]) for r in report["reasons_detail"]), report
 
 
-@pytest.mark.xfail(reason="report integration by lead", strict=False)
 def test_a_document_signed_before_the_compromise_time_stays_valid_with_a_note(compromised):
     report = verify(compromised.client, compromised.a)
     assert report["verdict"] == "valid", report["reasons"]
@@ -322,3 +320,24 @@ def test_a_stale_key_file_is_recorded_compromised_but_not_revoked_in_its_place(c
         assert response.status_code == 503 and response.json["error"] == "signing_key_compromised"
     finally:
         close(svc)
+
+
+def test_fifteen_years_on_the_document_before_the_compromise_is_valid_and_the_one_after_invalid(compromised, pool, copied_sandbox):
+    """Issue 18's check at +15 years, when every certificate involved has expired: validated as of their timestamps,
+    offline, A (signed before the reported time) stays valid and says the key was later revoked; B does not."""
+    later = build_services(compromised.svc.settings, converter=pool, sandbox=copied_sandbox,
+                           clock=lambda: compromised.svc.now() + dt.timedelta(days=15 * 365 + 4))
+    try:
+        client = client_of(later)
+        before, after = verify(client, compromised.a), verify(client, compromised.b)
+    finally:
+        close(later)
+    assert before["verdict"] == "valid", before["reasons"]
+    assert after["verdict"] == "invalid", after["reasons"]
+    for report in (before, after):
+        [agency] = [s for s in report["signatures"] if s["certification"]]
+        assert agency["level"] == "B-LTA" and agency["validation_time"] and agency["revoked_at"]
+        assert dt.datetime.fromisoformat(agency["revoked_at"]) == compromised.since
+        assert report["checked_at"] > "2040"
+    assert any("后来" in r and "仍然有效" in r for r in before["reasons"])
+    assert any("签名无效" in r for r in after["reasons"])
