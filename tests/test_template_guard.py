@@ -278,3 +278,74 @@ def test_a_template_cannot_reach_python_internals(tmp_path, expression, fast):
         DocxRenderer(tmp_path, fast=fast).render(name, context, qr)
     assert caught.value.code == "template_unsafe"
     assert "<class" not in caught.value.en and "subclasses" not in caught.value.zh
+
+
+# render_bounded: an untrusted template renders in a worker, with time, memory and size bounded.
+
+
+@pytest.fixture(scope="module")
+def bounded():
+    from service.rendering import bounded
+
+    yield bounded.render_bounded
+    bounded.stop()
+
+
+def liaison_with(text: str) -> bytes:
+    from docx import Document
+
+    document = Document(str(ROOT / "templates" / "liaison-form.docx"))
+    document.paragraphs[0].runs[0].text = text
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def liaison_context() -> dict:
+    from .conftest import issue_context, sample
+
+    _, context, _ = issue_context("liaison-form", sample("liaison-form"))
+    return context
+
+
+def test_render_bounded_renders_an_honest_template(bounded):
+    docx = bounded(BASE, liaison_context(), qr_png=png_header(10, 10))
+    with zipfile.ZipFile(io.BytesIO(docx)) as archive:
+        document = archive.read("word/document.xml").decode()
+    assert liaison_context()["department"] in document
+
+
+def test_a_huge_range_is_stopped_by_the_sandbox(bounded):
+    from service.errors import TemplateRenderLimit
+
+    with pytest.raises(TemplateRenderLimit) as caught:
+        bounded(liaison_with("{% for i in range(10**9) %}x{% endfor %}"), liaison_context(), timeout=20)
+    assert caught.value.code == "template_render_limit" and "range" in caught.value.en.lower()
+
+
+def test_a_long_loop_is_stopped_by_the_time_limit(bounded):
+    from service.errors import TemplateRenderLimit
+
+    loop = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    with pytest.raises(TemplateRenderLimit) as caught:
+        bounded(liaison_with(loop), liaison_context(), timeout=2)
+    assert caught.value.code == "template_render_timeout"
+    assert bounded(BASE, liaison_context())  # the worker was replaced
+
+
+def test_a_document_over_the_size_limit_is_refused(bounded):
+    from service.errors import TemplateRenderLimit
+
+    many = "{% for i in range(2000) %}" + "{{ 'x' * 1000 }}" + "{% endfor %}"  # 2 MB of text, deflated to almost nothing
+    with pytest.raises(TemplateRenderLimit) as caught:
+        bounded(liaison_with(many), liaison_context(), max_output_bytes=1024 * 1024)
+    assert caught.value.code == "template_render_too_large"
+
+
+def test_render_bounded_refuses_what_the_gate_refuses_and_python_internals(bounded):
+    with pytest.raises(UnsafeTemplate) as caught:
+        bounded(with_parts({"word/vbaProject.bin": b"x"}), liaison_context())
+    assert caught.value.code == "active_content"
+    with pytest.raises(TemplateError) as unsafe:
+        bounded(liaison_with("{{ ''.__class__.__mro__[1].__subclasses__() }}"), liaison_context())
+    assert unsafe.value.code == "template_unsafe"

@@ -8,10 +8,11 @@ breaks and tabs become tabs (docxtpl's listing pass).
 
 A template is untrusted input (agencies upload their own): every template, built-in or not and on
 either rendering path, runs in Jinja's immutable sandbox. It reads the data and nothing else: an
-attribute starting with ``_`` (``''.__class__``), a mutating method, a ``range`` over 100,000 items or
-an exponent or repetition that makes a huge value raises ``jinja2.sandbox.SecurityError`` (or
-OverflowError), which ``DocxRenderer.render`` reports as a TemplateError. Time and memory are bounded
-only by a worker process: see ``bounded.render_bounded``.
+attribute starting with ``_`` (``''.__class__``) or a mutating method raises
+``jinja2.sandbox.SecurityError``; a ``range`` over 100,000 items, or a ``*`` or ``**`` making a huge
+value, raises OverflowError; ``DocxRenderer.render`` reports either as a TemplateError
+(``template_unsafe``). Time and memory are bounded only by a worker process: see
+``bounded.render_bounded``.
 """
 
 from __future__ import annotations
@@ -78,13 +79,13 @@ class SandboxedEnvironment(ImmutableSandboxedEnvironment):
         if operator == "**" and isinstance(right, (int, float)) and (
             abs(right) > MAX_EXPONENT or (ints and right > 0 and left.bit_length() * right > MAX_INT_BITS)
         ):
-            raise SecurityError(f"a power this large is beyond what the sandbox allows (exponent {right})")
+            raise OverflowError(f"a power this large is beyond what the sandbox allows (exponent {right})")
         if operator == "*":
             if ints and left.bit_length() + right.bit_length() > MAX_INT_BITS:
-                raise SecurityError("a number this large is beyond what the sandbox allows")
+                raise OverflowError("a number this large is beyond what the sandbox allows")
             for sequence, times in ((left, right), (right, left)):
                 if isinstance(sequence, (str, bytes, list, tuple)) and isinstance(times, int) and len(sequence) * times > MAX_REPEAT:
-                    raise SecurityError(f"repeating a value {times} times makes more than the sandbox allows ({MAX_REPEAT})")
+                    raise OverflowError(f"repeating a value {times} times makes more than the sandbox allows ({MAX_REPEAT})")
         return super().call_binop(context, operator, left, right)
 
 
