@@ -6,6 +6,8 @@
     ├── UnusablePdf                    an upload that is not a PDF we can check (damaged, encrypted …)  → 422
     ├── PdfTooLarge                    an upload over the size limit                                   → 413
     ├── FileTooLarge                   an import (CSV/XLSX) over its size or row limit                  → 413
+    ├── UnsafeTemplate                 an uploaded DOCX template refused before any parser sees it      → 422
+    ├── TemplateRenderLimit            an untrusted template took too long, too much memory or output   → 422
     ├── Unauthorized                   no credentials, or bad ones                                    → 401
     ├── Forbidden                      credentials that do not allow this                              → 403
     ├── NotFound                       unknown form, agency or document                               → 404
@@ -90,6 +92,25 @@ class PdfTooLarge(ChengnuoError):
 
 class FileTooLarge(ChengnuoError):
     code = "file_too_large"
+
+
+class UnsafeTemplate(ChengnuoError):
+    """An uploaded DOCX template that is not one, or carries what no template may (macros, external links,
+    embedded objects, a zip or XML bomb, an oversized image). ``code`` says which: not_docx,
+    template_too_large, zip_bomb, unsafe_part_name, xml_entities, active_content, external_link,
+    embedded_object, image_too_large, too_many_parts; ``part`` names the package part at fault, if any."""
+
+    code = "unsafe_template"
+
+    def __init__(self, zh: str, en: str, *, code: str | None = None, part: str | None = None) -> None:
+        super().__init__(zh, en, code=code)
+        self.part = part
+
+
+class TemplateRenderLimit(ChengnuoError):
+    """An untrusted template stopped while rendering: it ran out of time or memory, or made too large a document."""
+
+    code = "template_render_limit"
 
 
 class Unauthorized(ChengnuoError):

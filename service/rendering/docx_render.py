@@ -5,6 +5,14 @@ Everything a user typed is rendered literally: the Jinja environment escapes eve
 and additionally writes ``{ } % _`` as character references, so neither Jinja nor docxtpl's own
 post-processing (which rewrites ``{_{`` and friends) can reinterpret it. Newlines become line
 breaks and tabs become tabs (docxtpl's listing pass).
+
+A template is untrusted input (agencies upload their own): every template, built-in or not and on
+either rendering path, runs in Jinja's immutable sandbox. It reads the data and nothing else: an
+attribute starting with ``_`` (``''.__class__``) or a mutating method raises
+``jinja2.sandbox.SecurityError``; a ``range`` over 100,000 items, or a ``*`` or ``**`` making a huge
+value, raises OverflowError; ``DocxRenderer.render`` reports either as a TemplateError
+(``template_unsafe``). Time and memory are bounded only by a worker process: see
+``bounded.render_bounded``.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from typing import Any
 
 import jinja2
 from docxtpl import DocxTemplate, InlineImage
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup, escape
 
 from ..errors import TemplateError
@@ -53,7 +62,34 @@ def cn_number(value: int) -> str:
     return ("" if tens == 1 else CN_DIGITS[tens]) + "十" + (CN_DIGITS[ones] if ones else "")
 
 
-class _CachingEnvironment(jinja2.Environment):
+MAX_REPEAT = 100_000  # characters or items ``*`` may make of one string or list
+MAX_EXPONENT = 1_000
+MAX_INT_BITS = 10_000
+
+
+class SandboxedEnvironment(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, with ``*`` and ``**`` bounded as its ``range`` is: ``'x' * 10**10`` or
+    ``9**9**9`` would otherwise exhaust memory or time (intercepting them also stops the compiler
+    from computing such constants while compiling)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+        ints = isinstance(left, int) and isinstance(right, int)
+        if operator == "**" and isinstance(right, (int, float)) and (
+            abs(right) > MAX_EXPONENT or (ints and right > 0 and left.bit_length() * right > MAX_INT_BITS)
+        ):
+            raise OverflowError(f"a power this large is beyond what the sandbox allows (exponent {right})")
+        if operator == "*":
+            if ints and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                raise OverflowError("a number this large is beyond what the sandbox allows")
+            for sequence, times in ((left, right), (right, left)):
+                if isinstance(sequence, (str, bytes, list, tuple)) and isinstance(times, int) and len(sequence) * times > MAX_REPEAT:
+                    raise OverflowError(f"repeating a value {times} times makes more than the sandbox allows ({MAX_REPEAT})")
+        return super().call_binop(context, operator, left, right)
+
+
+class _CachingEnvironment(SandboxedEnvironment):
     """docxtpl compiles a template's XML on every render; the XML of a template file does not change,
     so each compiled template is kept (keyed by its source) and reused."""
 
@@ -76,9 +112,10 @@ class _CachingEnvironment(jinja2.Environment):
         return compiled
 
 
-def make_environment(*, caching: bool = False) -> jinja2.Environment:
+def make_environment(*, caching: bool = False) -> SandboxedEnvironment:
+    """The sandboxed environment every template is rendered in (see the module's docstring)."""
     options: dict[str, Any] = {"autoescape": True, "finalize": _literal, "undefined": jinja2.StrictUndefined}
-    env = _CachingEnvironment(**options) if caching else jinja2.Environment(**options)
+    env = _CachingEnvironment(**options) if caching else SandboxedEnvironment(**options)
     env.filters["cn_date"] = cn_date
     env.filters["cn_number"] = cn_number
     return env
@@ -149,6 +186,10 @@ class DocxRenderer:
             return out.getvalue()
         except TemplateError:
             raise
+        except (SecurityError, OverflowError) as exc:
+            raise TemplateError("表单模板试图访问数据以外的内容或超出限制，已拒绝",
+                                f"the template {template} reaches beyond its data or the sandbox's limits: {exc}",
+                                code="template_unsafe") from exc
         except jinja2.TemplateError as exc:
             raise TemplateError("表单模板有误，无法生成文书", f"the template {template} cannot be rendered: {exc}") from exc
         except Exception as exc:
