@@ -36,6 +36,37 @@ def signatures(pdf: bytes, root: Path) -> dict:
             if sig.sig_object_type == "/Sig"}
 
 
+def ades_lta(pdf: bytes, root: Path, field: str = "agency", at: dt.datetime | None = None) -> object:
+    """pyHanko's own PAdES-LTA validation (ETSI EN 319 102-1 §5.6.3) of ``field``: the document timestamps as the
+    evidence record, the DSS as the only validation data (nothing fetched), revocation data required wherever a
+    certificate names a CRL or OCSP location; as of ``at`` (default: now)."""
+    import asyncio
+
+    from pyhanko.sign.validation.ades import ades_lta_validation
+    from pyhanko.sign.validation.policy_decl import (
+        PdfSignatureValidationSpec,
+        RevinfoOnlineFetchingRule,
+        RevocationInfoGatheringSpec,
+        SignatureValidationSpec,
+    )
+    from pyhanko_certvalidator.context import CertValidationPolicySpec
+    from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
+    from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy, RevocationCheckingRule
+    from pyhanko_certvalidator.registry import SimpleTrustManager
+
+    declared = RevocationCheckingRule.CHECK_IF_DECLARED
+    spec = SignatureValidationSpec(
+        cert_validation_policy=CertValidationPolicySpec(
+            trust_manager=SimpleTrustManager.build(trust_roots=[load_cert_from_pemder(str(root))]),
+            revinfo_policy=CertRevTrustPolicy(RevocationCheckingPolicy(declared, declared))),
+        revinfo_gathering_policy=RevocationInfoGatheringSpec(online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY),
+    )
+    reader = PdfFileReader(io.BytesIO(pdf))
+    [sig] = [s for s in reader.embedded_signatures if s.field_name == field]
+    timing = None if at is None else ValidationTimingInfo(validation_time=at, best_signature_time=at, point_in_time_validation=False)
+    return asyncio.run(ades_lta_validation(sig, PdfSignatureValidationSpec(spec), timing_info=timing))
+
+
 def empty_signature_fields(pdf: bytes) -> list[str]:
     reader = PdfFileReader(io.BytesIO(pdf))
     return [name for name, value, _ref in fields.enumerate_sig_fields(reader, filled_status=False)]

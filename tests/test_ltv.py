@@ -64,6 +64,14 @@ def test_an_issued_document_embeds_its_validation_data_and_ends_with_a_document_
     assert stamped.intact and stamped.valid and stamped.trusted
 
 
+def test_pyhanko_validates_the_document_as_pades_lta(client, pki):
+    _, pdf = issue(client, "commitment-letter")
+    result = sigcheck.ades_lta(pdf, pki / "root-ca.pem")
+    assert result.ades_subindic.status.name == "PASSED", result.ades_subindic
+    assert result.api_status.bottom_line
+    assert result.oldest_evidence_record_timestamp is not None  # the document timestamp: the evidence record of LTA
+
+
 def test_pdfsig_and_the_report_accept_the_b_lta_document(client, nssdb):
     _, pdf = issue(client, "commitment-letter")
     report = sigcheck.pdfsig(pdf, nssdb)["agency"]
