@@ -22,6 +22,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from certomancer.integrations.animator import Animator, AnimatorArchStore
 
+from service.signing.paths import read_passphrase
+
+from . import sm2
 from .declaration import DevPki, load_dev_pki
 
 log = logging.getLogger(__name__)
@@ -53,11 +56,15 @@ class DevPkiServer:
         """``port``: None for the declared one, 0 for any free one. Raises OSError if it is taken."""
         self.pki = pki
         self.served: Counter[str] = Counter()  # requests by kind of service: tsa, ocsp, crls, certs
+        self._crl: tuple[dt.datetime, bytes] | None = None
+        self._crl_lock = threading.Lock()
         animator = _WholeSeconds(AnimatorArchStore({pki.arch.arch_label: pki.arch}), with_web_ui=False, allow_time_override=False)
 
         def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
             parts = environ.get("PATH_INFO", "").split("/")
             self.served[parts[2] if len(parts) > 2 else ""] += 1
+            if environ.get("PATH_INFO") == sm2.CRL_PATH:
+                return self._sm2_crl(start_response)
             return animator(environ, start_response)
 
         declared = urlsplit(pki.url).port
@@ -66,6 +73,24 @@ class DevPkiServer:
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="dev-pki", daemon=True)
         self._thread.start()
+
+    def _sm2_crl(self, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """The SM2 root's CRL (``sm2.py``), signed afresh at most once a minute."""
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        with self._crl_lock:
+            if self._crl is None or now - self._crl[0] >= dt.timedelta(minutes=1):
+                try:
+                    paths = self.pki.paths
+                    key = sm2.load_key(paths.sm2_root_key, read_passphrase(paths.passphrase_file))
+                    der = sm2.root_crl(sm2.read_cert(paths.sm2_root_cert), key, now, int(now.timestamp())).dump()
+                except (OSError, ValueError) as exc:
+                    log.warning("the SM2 root's CRL cannot be made: %s", type(exc).__name__)
+                    start_response("404 Not Found", [("Content-Type", "text/plain")])
+                    return [b"no SM2 root"]
+                self._crl = (now, der)
+            der = self._crl[1]
+        start_response("200 OK", [("Content-Type", "application/pkix-crl"), ("Content-Length", str(len(der)))])
+        return [der]
 
     @property
     def serves_declared_address(self) -> bool:
