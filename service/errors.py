@@ -23,6 +23,7 @@
     │   └── SigningError               the document could not be signed                                 → 500
     │       ├── SigningKeyUnavailable  an agency's key (or the trust roots) cannot be loaded             → 500
     │       │   └── SigningTokenUnavailable  … on a PKCS#11 token: absent, locked, PIN refused           → 503
+    │       ├── SigningServerUnavailable  an SM2 signing server: no answer in time, refused, a bad signature → 503
     │       ├── TimestampUnavailable   the TSA did not give a timestamp                                 → 503
     │       └── RevocationUnavailable  a CRL or OCSP responder of the chain did not answer (PAdES B-LT)   → 503
     └── ConfigurationError             settings or agency file unusable (raised at start)
@@ -175,6 +176,13 @@ class SigningKeyUnavailable(SigningError):
 class SigningTokenUnavailable(SigningKeyUnavailable):
     """The agency's PKCS#11 token cannot sign now (not present, locked, PIN refused): the same error code, but 503,
     as an operator plugging it back in or fixing the PIN brings the service back without a restart."""
+
+
+class SigningServerUnavailable(SigningError):
+    """The HTTP signing server holding an agency's SM2 key did not sign: it did not answer within the timeout, refused
+    the credentials, or answered something that is not a valid signature by the agency's key."""
+
+    code = "signing_server_unavailable"
 
 
 class TimestampUnavailable(SigningError):

@@ -3,7 +3,8 @@
 An agency's key comes from a PKCS#12 file: by default ``certs/agencies/<id>.p12`` of the development
 PKI with its passphrase in ``certs/private/passphrase``; a deployment names its own file and
 passphrase source in ``agencies.toml`` (``pkcs12``, ``passphrase_file`` or ``passphrase_env``), or a
-PKCS#11 token instead (``pkcs11_module``, ``token_label``, ``key_label``…: ``token.py``).
+PKCS#11 token instead (``pkcs11_module``, ``token_label``, ``key_label``…: ``token.py``). An SM2 agency
+(``algorithm = "sm2"``) signs through ``sm2.py``: the development PKI's SM2 key, a signing server or a token.
 Passphrases and PINs are read, used and dropped; they never reach a log line or an error message.
 """
 
@@ -25,6 +26,7 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from ..agencies import Agency
 from ..errors import SigningKeyUnavailable
+from . import sm2
 from .paths import PkiPaths, read_passphrase
 from .signed_attributes import SigningCertificateOnce
 from .token import TokenKeys, TokenSigner
@@ -89,7 +91,7 @@ class KeyStore:
 
     def __init__(self, certs_dir: Path) -> None:
         self.paths = PkiPaths(certs_dir)
-        self._signers: dict[str, CachedKeySigner] = {}
+        self._signers: dict[str, CachedKeySigner | sm2.Sm2Signer] = {}
         self._lock = threading.Lock()
         self.tokens = TokenKeys()
 
@@ -109,25 +111,32 @@ class KeyStore:
         except OSError:
             raise SigningKeyUnavailable(f"{agency.name}的签名密钥口令文件不可读", f"the passphrase file of {agency.id}'s signing key cannot be read") from None
 
-    def signer(self, agency: Agency) -> CachedKeySigner | TokenSigner:
+    def signer(self, agency: Agency) -> CachedKeySigner | TokenSigner | sm2.Sm2Signer:
         """The agency's signer; raises SigningKeyUnavailable (SigningTokenUnavailable for a token)."""
+        if agency.sm2 and agency.token is not None:
+            return sm2.token_signer(agency, self.tokens)  # over the token's kept session: cheap
         if agency.token is not None:
             return self.tokens.signer(agency)
         with self._lock:
             signer = self._signers.get(agency.id)
             if signer is None:
-                path = agency.pkcs12 or self.paths.agency(agency.id)
-                signer = load_pkcs12_signer(path, self._passphrase(agency), what=agency.name)
+                if agency.sm2:
+                    signer = sm2.server_signer(agency) if agency.signing_server else sm2.development_signer(agency, self.paths)
+                else:
+                    path = agency.pkcs12 or self.paths.agency(agency.id)
+                    signer = load_pkcs12_signer(path, self._passphrase(agency), what=agency.name)
                 self._signers[agency.id] = signer
             return signer
 
     def check(self, agency: Agency) -> None:
-        """Whether the agency can sign now: its key file opens, or its token answers and holds the key.
-        Raises SigningKeyUnavailable (SigningTokenUnavailable for a token)."""
+        """Whether the agency can sign now: its key file opens, its token answers and holds the key, or its signing
+        server's secret is set. Raises SigningKeyUnavailable (SigningTokenUnavailable for a token, SigningServerUnavailable
+        for a signing server)."""
         if agency.token is not None:
             self.tokens.check(agency)
-        else:
-            self.signer(agency)
+        signer = self.signer(agency)
+        if isinstance(signer, sm2.Sm2Signer):
+            signer.backend.check()
 
     def close(self) -> None:
         """Closes the tokens' sessions; the store opens them again when next used."""
