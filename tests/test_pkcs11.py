@@ -148,7 +148,7 @@ def test_a_commitment_letter_is_signed_through_the_token_and_pdfsig_trusts_it(on
     assert sorted(a["type"].native for a in info["signed_attrs"]) == ["content_type", "message_digest", "signing_certificate_v2"]
     assert [a["type"].native for a in info["unsigned_attrs"]] == ["signature_time_stamp_token"]
     health = client.get("/healthz").json
-    assert health["checks"]["signing"]["keys"]["jc-justice"] == {"ok": True}
+    assert health["checks"]["signing"]["keys"]["jc-justice"] == {"ok": True, "algorithm": "rsa-sha256"}
     everything = first.get_data(as_text=True) + second.get_data(as_text=True) + json.dumps(health) + caplog.text
     assert token.pin not in everything
 
@@ -204,7 +204,7 @@ def test_unplugging_the_token_answers_503_voids_the_number_and_healthz_names_the
         away.rename(token.directory)
     back = post_letter(client)  # plugged back in: the session is opened again, no restart
     assert back.status_code == 201, back.json
-    assert client.get("/healthz").json["checks"]["signing"]["keys"]["jc-justice"] == {"ok": True}
+    assert client.get("/healthz").json["checks"]["signing"]["keys"]["jc-justice"] == {"ok": True, "algorithm": "rsa-sha256"}
     assert token.pin not in caplog.text
 
 

@@ -138,6 +138,13 @@ class KeyStore:
         if isinstance(signer, sm2.Sm2Signer):
             signer.backend.check()
 
+    def algorithm(self, agency: Agency) -> str:
+        """What the agency's signatures use: ``sm2-sm3``, ``rsa-sha256`` or ``ecdsa-sha256``. Raises what ``signer`` raises."""
+        if agency.sm2:
+            return "sm2-sm3"
+        cert = self.signer(agency).signing_cert
+        return "ecdsa-sha256" if cert is not None and cert.public_key.algorithm == "ec" else "rsa-sha256"
+
     def close(self) -> None:
         """Closes the tokens' sessions; the store opens them again when next used."""
         self.tokens.close()
