@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pkcs11
 import pytest
+from asn1crypto import pem, x509
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
@@ -248,3 +249,34 @@ def test_an_agency_on_a_token_refuses_the_development_tsa(settings, tmp_path, to
         build_services(dataclasses.replace(settings, agencies_file=agencies_file(tmp_path, token)))
     assert "CHENGNUO_TSA_URL" in refused.value.en and "jc-justice" in refused.value.en
 
+
+
+def test_an_sm2_agency_on_a_token_without_an_sm2_key_answers_503_and_voids_the_number(on_token, api_key):
+    """SoftHSM2 has no SM2: the SM2 token backend (docs/sm2-signing-server.md) is checked here for its failure path, a
+    token whose certificate is not an SM2 one."""
+    svc = on_token(algorithm="sm2", pkcs11_mechanism="0x80000001")
+    client = keyed_client(create_app(services=svc), api_key)
+    response = post_letter(client)
+    assert (response.status_code, response.json["error"]) == (503, "signing_key_unavailable")
+    assert "holds no SM2 certificate" in response.json["message"] and AGENCY in response.json["message"]
+    assert "no SM2 certificate" in voided_rows(svc)[0].void_reason
+    health = client.get("/healthz").json["checks"]["signing"]["keys"]["jc-justice"]
+    assert health["ok"] is False and health["algorithm"] == "sm2"
+
+
+def test_an_sm2_mechanism_the_token_does_not_offer_answers_503_and_voids_the_number(on_token, token, pki, api_key):
+    """The vendor mechanism reaches the token (python-pkcs11 lists no vendor mechanisms): SoftHSM2, which has no SM2,
+    refuses it, with an SM2 certificate beside its RSA key, and the request fails visibly."""
+    sm2_cert = (pki / "agencies" / "jx-market-sm2.sm2.pem").read_bytes()
+    der = next(pem.unarmor(sm2_cert, multiple=True))[2]
+    with pkcs11.lib(str(MODULE.resolve())).get_token(token_label=TOKEN).open(rw=True, user_pin=token.pin) as session:
+        if not list(session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.LABEL: "sm2"})):
+            session.create_object({Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+                                   Attribute.TOKEN: True, Attribute.LABEL: "sm2", Attribute.ID: b"\x02", Attribute.VALUE: der,
+                                   Attribute.SUBJECT: x509.Certificate.load(der).subject.dump()})
+    svc = on_token(algorithm="sm2", pkcs11_mechanism="0x80000001", cert_label="sm2")
+    client = keyed_client(create_app(services=svc), api_key)
+    response = post_letter(client)
+    assert (response.status_code, response.json["error"]) == (503, "signing_key_unavailable")
+    assert "cannot sign with the configured SM2 mechanism" in response.json["message"]
+    assert "configured SM2 mechanism" in voided_rows(svc)[0].void_reason

@@ -170,6 +170,17 @@ class SigningServerBackend:
         self._secret()
 
 
+def vendor_mechanism(value: int) -> pkcs11.Mechanism:
+    """python-pkcs11 takes only members of its ``Mechanism`` enum, which lists no vendor-defined mechanism (and SM2 is
+    one): a pseudo-member carrying the configured number, passed to the token unchanged."""
+    try:
+        return pkcs11.Mechanism(value)
+    except ValueError:
+        member = int.__new__(pkcs11.Mechanism, value)
+        member._name_, member._value_ = f"VENDOR_{value:#x}", value
+        return member
+
+
 class TokenBackend:
     """An SM2 key on a PKCS#11 token, over ``token.py``'s session (one per token, kept, reopened after a failure).
 
@@ -189,7 +200,7 @@ class TokenBackend:
         payload = message if self.agency.pkcs11_input == "message" else gm.digest_e(self.public_key, message)
         with module.lock:
             try:
-                raw = signer._key_handle.sign(payload, mechanism=pkcs11.Mechanism(self.agency.pkcs11_mechanism))
+                raw = signer._key_handle.sign(payload, mechanism=vendor_mechanism(self.agency.pkcs11_mechanism or 0))
             except (pkcs11.PKCS11Error, ValueError) as exc:
                 log.warning("token of %s failed to sign with mechanism %#x (%s)", self.agency.id, self.agency.pkcs11_mechanism or 0,
                             type(exc).__name__)
