@@ -68,8 +68,14 @@ def declared_time(moment: dt.datetime) -> str:
 
 
 def dev_agencies(agencies: Iterable[Agency]) -> dict[str, str]:
-    """Id → name of the agencies the development PKI certifies: those without a key of their own."""
-    return {agency.id: agency.name for agency in agencies if agency.pkcs12 is None}
+    """Id → name of the agencies the development PKI's RSA side certifies: those without a key of their own (SM2
+    agencies get theirs from ``sm2.py``)."""
+    return {agency.id: agency.name for agency in agencies if agency.pkcs12 is None and not agency.sm2}
+
+
+def dev_sm2_agencies(agencies: Iterable[Agency]) -> dict[str, str]:
+    """Id → name of the SM2 agencies whose key the development PKI holds (no signing server, no token)."""
+    return {agency.id: agency.name for agency in agencies if agency.sm2 and not agency.own_key}
 
 
 @dataclass(frozen=True)

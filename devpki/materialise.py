@@ -3,7 +3,8 @@
 
 What exists is kept and what is missing is added (a key, a newly configured agency's certificate); a
 file whose certificate no longer matches the declaration is rewritten. Keys are generated here, with
-``cryptography``, because certomancer only reads them; every certificate comes from certomancer.
+``cryptography``, because certomancer only reads them; every RSA/EC certificate comes from certomancer, the SM2 ones
+from ``sm2.py`` (certomancer cannot sign with SM2).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from service.agencies import Agency
 from service.signing.paths import PkiPaths, read_passphrase
 
+from . import sm2
 from .declaration import (
     INTERMEDIATE,
     ROOT,
@@ -30,6 +32,7 @@ from .declaration import (
     TSA_NEXT,
     State,
     dev_agencies,
+    dev_sm2_agencies,
     load_dev_pki,
 )
 
@@ -125,6 +128,8 @@ def init_pki(certs_dir: Path, agencies: Iterable[Agency]) -> list[str]:
         if not _holds(target, pki.cert(label).dump(), passphrase):
             _write_private(target, pki.arch.package_pkcs12(label, password=passphrase))
             created.append(f"signing certificate of {name} ({agency_id})")
+    paths.sm2_root_key.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    created += sm2.materialise(paths, state.url, dev_sm2_agencies(agencies), passphrase, _write_private)
     for old in _OLD_LAYOUT:
         if (certs_dir / old).exists():
             (certs_dir / old).unlink()

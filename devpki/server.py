@@ -27,7 +27,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from certomancer.integrations.animator import Animator, AnimatorArchStore
 
 from service.errors import ChengnuoError
+from service.signing.paths import read_passphrase
 
+from . import sm2
 from .declaration import DevPki, load_dev_pki
 
 log = logging.getLogger(__name__)
@@ -62,11 +64,15 @@ class DevPkiServer:
         self._stamp = self._state_stamp()
         self._reload_lock = threading.Lock()
         self._animator = self._animate(pki)
+        self._crl: tuple[dt.datetime, bytes] | None = None
+        self._crl_lock = threading.Lock()
 
         def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
             self._follow_state()
             parts = environ.get("PATH_INFO", "").split("/")
             self.served[parts[2] if len(parts) > 2 else ""] += 1
+            if environ.get("PATH_INFO") == sm2.CRL_PATH:
+                return self._sm2_crl(start_response)
             return self._animator(environ, start_response)
 
         declared = urlsplit(pki.url).port
@@ -102,6 +108,24 @@ class DevPkiServer:
                 return
             self.pki, self._animator, self._stamp = pki, self._animate(pki), stamp
             log.info("the development PKI's declaration changed (%s): serving it as it is now", self.pki.paths.services_file)
+
+    def _sm2_crl(self, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """The SM2 root's CRL (``sm2.py``), signed afresh at most once a minute."""
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        with self._crl_lock:
+            if self._crl is None or now - self._crl[0] >= dt.timedelta(minutes=1):
+                try:
+                    paths = self.pki.paths
+                    key = sm2.load_key(paths.sm2_root_key, read_passphrase(paths.passphrase_file))
+                    der = sm2.root_crl(sm2.read_cert(paths.sm2_root_cert), key, now, int(now.timestamp())).dump()
+                except (OSError, ValueError) as exc:
+                    log.warning("the SM2 root's CRL cannot be made: %s", type(exc).__name__)
+                    start_response("404 Not Found", [("Content-Type", "text/plain")])
+                    return [b"no SM2 root"]
+                self._crl = (now, der)
+            der = self._crl[1]
+        start_response("200 OK", [("Content-Type", "application/pkix-crl"), ("Content-Length", str(len(der)))])
+        return [der]
 
     @property
     def serves_declared_address(self) -> bool:

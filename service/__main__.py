@@ -215,7 +215,7 @@ def cmd_init_pki(_args: argparse.Namespace) -> int:
     if created:
         for item in created:
             print(f"created  {item}")
-        print(f"development PKI in {settings.certs_dir} (trust root: {settings.certs_dir / 'root-ca.pem'})")
+        print(f"development PKI in {settings.certs_dir} (trust roots: {', '.join(str(p) for p in settings.trust_root_files)})")
     else:
         print(f"development PKI in {settings.certs_dir} is complete")
     return EXIT_OK

@@ -34,6 +34,25 @@ class TokenKey:
 
 
 @dataclass(frozen=True)
+class SigningServer:
+    """An HTTP signing server that holds an agency's SM2 key (docs/sm2-signing-server.md): it is sent e = SM3(Z_A ‖ M)
+    and answers the signature. The secret (a bearer token or an HMAC key) is read from ``secret_env`` or
+    ``secret_file`` when a request is made, and never kept in this object."""
+
+    url: str
+    certificate: Path  # PEM: the agency's certificate first, then its CA chain
+    auth: str = "bearer"  # bearer | hmac
+    secret_env: str | None = None
+    secret_file: Path | None = None
+    key_id: str | None = None  # the key's name on the server, if it holds several
+    timeout: float = 10.0  # seconds to connect, and again to answer
+
+
+ALGORITHMS = ("rsa", "sm2")  # rsa: RSA or ECDSA, as the key is; sm2: SM2 with SM3 (国密)
+SIGNING_SERVER_AUTH = ("bearer", "hmac")
+
+
+@dataclass(frozen=True)
 class Agency:
     id: str
     name: str
@@ -43,11 +62,20 @@ class Agency:
     passphrase_env: str | None = None  # name of the environment variable holding the passphrase
     seal_image: Path | None = None  # own seal (PNG, transparent background); default: drawn from the name
     token: TokenKey | None = None  # own key on a PKCS#11 token instead of a PKCS#12 file
+    algorithm: str = "rsa"  # rsa | sm2 (ALGORITHMS)
+    gm_oids: bool = False  # SM2 only: GM/T 0010 content types and signature algorithm in the CMS container
+    signing_server: SigningServer | None = None  # SM2 only: the key on an HTTP signing server
+    pkcs11_mechanism: int | None = None  # SM2 on a token: the vendor's mechanism (CKM_SM2 is not in PKCS#11 itself)
+    pkcs11_input: str = "message"  # SM2 on a token: message (the token computes SM3 with Z_A) | digest (it signs e)
 
     @property
     def own_key(self) -> bool:
         """Whether the agency signs with a key of its own rather than the development PKI's."""
-        return self.pkcs12 is not None or self.token is not None
+        return self.pkcs12 is not None or self.token is not None or self.signing_server is not None
+
+    @property
+    def sm2(self) -> bool:
+        return self.algorithm == "sm2"
 
     def format_number(self, kind: str, year: int, seq: int) -> str:
         return self.numbers[kind].format(year=year, seq=seq)
@@ -118,6 +146,81 @@ def _token_key(path: Path, agency_id: str, entry: Mapping[str, object]) -> Token
     )
 
 
+def _signing_server(path: Path, agency_id: str, entry: Mapping[str, object]) -> SigningServer | None:
+    raw = entry.get("signing_server")
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise _bad(path, f"机关 {agency_id} 的 signing_server 应为表", f"agency {agency_id}: signing_server must be a table")
+    unknown = sorted(set(raw) - {"url", "certificate", "auth", "secret_env", "secret_file", "key_id", "timeout"})
+    if unknown:
+        raise _bad(path, f"机关 {agency_id} 的 signing_server 含未知项 {'、'.join(unknown)}",
+                   f"agency {agency_id}: signing_server has unknown keys {', '.join(unknown)}")
+    for key in ("url", "certificate"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise _bad(path, f"机关 {agency_id} 的 signing_server 缺少 {key}", f"agency {agency_id}: signing_server needs {key}")
+    url = raw["url"].strip()
+    if not url.startswith(("https://", "http://")):
+        raise _bad(path, f"机关 {agency_id} 的签名服务器地址应以 https:// 开头", f"agency {agency_id}: signing_server url must be http(s)")
+    auth = raw.get("auth", "bearer")
+    if auth not in SIGNING_SERVER_AUTH:
+        raise _bad(path, f"机关 {agency_id} 的 signing_server.auth 应为 bearer 或 hmac", f"agency {agency_id}: signing_server auth must be bearer or hmac")
+    if ("secret_env" in raw) == ("secret_file" in raw):
+        raise _bad(path, f"机关 {agency_id} 的签名服务器密钥须由 secret_env 或 secret_file 之一给出",
+                   f"agency {agency_id}: give the signing server's secret by exactly one of secret_env and secret_file")
+    timeout = raw.get("timeout", 10.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 120:
+        raise _bad(path, f"机关 {agency_id} 的 signing_server.timeout 应为 0–120 秒", f"agency {agency_id}: signing_server timeout must be 0-120 seconds")
+    return SigningServer(
+        url=url,
+        certificate=(path.parent / raw["certificate"]).resolve(),
+        auth=auth,
+        secret_env=str(raw["secret_env"]) if "secret_env" in raw else None,
+        secret_file=(path.parent / str(raw["secret_file"])).resolve() if "secret_file" in raw else None,
+        key_id=str(raw["key_id"]) if raw.get("key_id") else None,
+        timeout=float(timeout),
+    )
+
+
+def _sm2_settings(path: Path, agency_id: str, entry: Mapping[str, object]) -> dict[str, object]:
+    """The signing algorithm and what goes with SM2; raises ConfigurationError."""
+    algorithm = entry.get("algorithm", "rsa")
+    if algorithm not in ALGORITHMS:
+        raise _bad(path, f"机关 {agency_id} 的 algorithm 应为 rsa 或 sm2", f"agency {agency_id}: algorithm must be rsa or sm2")
+    server = _signing_server(path, agency_id, entry)
+    gm_oids = entry.get("gm_oids", False)
+    mechanism = entry.get("pkcs11_mechanism")
+    pkcs11_input = entry.get("pkcs11_input", "message")
+    if algorithm != "sm2":
+        given = [k for k in ("signing_server", "gm_oids", "pkcs11_mechanism", "pkcs11_input") if k in entry]
+        if given:
+            raise _bad(path, f"机关 {agency_id} 的 {'、'.join(given)} 仅用于 SM2（algorithm = \"sm2\"）",
+                       f"agency {agency_id}: {', '.join(given)} apply to SM2 agencies only (algorithm = \"sm2\")")
+        return {}
+    if not isinstance(gm_oids, bool):
+        raise _bad(path, f"机关 {agency_id} 的 gm_oids 应为 true 或 false", f"agency {agency_id}: gm_oids must be true or false")
+    if "pkcs12" in entry or "passphrase_file" in entry or "passphrase_env" in entry:
+        raise _bad(path, f"机关 {agency_id} 使用 SM2：PKCS#12 文件不适用", f"agency {agency_id}: an SM2 agency has no PKCS#12 file")
+    on_token = "pkcs11_module" in entry
+    if server is not None and on_token:
+        raise _bad(path, f"机关 {agency_id} 不能同时配置签名服务器和 PKCS#11 令牌", f"agency {agency_id}: a signing server excludes a PKCS#11 token")
+    if on_token:
+        if isinstance(mechanism, str):
+            try:
+                mechanism = int(mechanism, 0)
+            except ValueError:
+                mechanism = None
+        if not isinstance(mechanism, int) or isinstance(mechanism, bool) or mechanism < 0:
+            raise _bad(path, f"机关 {agency_id} 的 SM2 令牌须配置 pkcs11_mechanism（厂商机制编号）",
+                       f"agency {agency_id}: an SM2 key on a token needs pkcs11_mechanism (the vendor's mechanism number)")
+        if pkcs11_input not in ("message", "digest"):
+            raise _bad(path, f"机关 {agency_id} 的 pkcs11_input 应为 message 或 digest", f"agency {agency_id}: pkcs11_input must be message or digest")
+    elif "pkcs11_mechanism" in entry or "pkcs11_input" in entry:
+        raise _bad(path, f"机关 {agency_id} 的 pkcs11_mechanism 需要 PKCS#11 令牌", f"agency {agency_id}: pkcs11_mechanism needs a PKCS#11 token")
+    return {"algorithm": "sm2", "gm_oids": gm_oids, "signing_server": server,
+            "pkcs11_mechanism": mechanism if on_token else None, "pkcs11_input": pkcs11_input}
+
+
 def load_agencies(path: Path) -> Agencies:
     """Reads and checks the agency file; raises ConfigurationError naming what is wrong."""
     try:
@@ -162,6 +265,7 @@ def load_agencies(path: Path) -> Agencies:
             passphrase_env=passphrase_env if isinstance(passphrase_env, str) and passphrase_env else None,
             seal_image=paths["seal_image"],
             token=_token_key(path, agency_id, entry),
+            **_sm2_settings(path, agency_id, entry),  # type: ignore[arg-type]
         )
     if not agencies:
         raise _bad(path, "未配置任何机关", "no agency is configured")

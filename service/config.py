@@ -95,7 +95,8 @@ class Settings:
     def trust_root_files(self) -> list[Path]:
         if self.trust_roots.strip():
             return [Path(p.strip()).expanduser() for p in self.trust_roots.split(",") if p.strip()]
-        return [self.certs_dir / "root-ca.pem"]
+        sm2_root = self.certs_dir / "sm2-root-ca.pem"  # the development PKI's SM2 root (国密), beside the RSA one
+        return [self.certs_dir / "root-ca.pem", *([sm2_root] if sm2_root.is_file() else [])]
 
 
 _MAY_BE_ZERO = {"trusted_proxies", "verify_queue_limit"}

@@ -26,6 +26,7 @@
     │       ├── SigningKeyUnavailable  an agency's key (or the trust roots) cannot be loaded             → 500
     │       │   ├── SigningTokenUnavailable  … on a PKCS#11 token: absent, locked, PIN refused           → 503
     │       │   └── SigningKeyCompromised    … reported compromised (key compromise): a new key is needed → 503
+    │       ├── SigningServerUnavailable  an SM2 signing server: no answer in time, refused, a bad signature → 503
     │       ├── TimestampUnavailable   the TSA did not give a timestamp                                 → 503
     │       └── RevocationUnavailable  a CRL or OCSP responder of the chain did not answer (PAdES B-LT)   → 503
     └── ConfigurationError             settings or agency file unusable (raised at start)
@@ -205,6 +206,13 @@ class SigningKeyCompromised(SigningKeyUnavailable):
     once the operator has done so, without a restart."""
 
     code = "signing_key_compromised"
+
+
+class SigningServerUnavailable(SigningError):
+    """The HTTP signing server holding an agency's SM2 key did not sign: it did not answer within the timeout, refused
+    the credentials, or answered something that is not a valid signature by the agency's key."""
+
+    code = "signing_server_unavailable"
 
 
 class TimestampUnavailable(SigningError):

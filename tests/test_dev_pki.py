@@ -10,7 +10,7 @@ from contextlib import aclosing
 from pathlib import Path
 
 import pytest
-from asn1crypto import crl, pem
+from asn1crypto import crl, pem, x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
@@ -30,13 +30,29 @@ def test_every_agency_without_a_key_of_its_own_signs_with_a_certificate_of_the_d
     agencies = load_agencies(load_settings(environ={}).agencies_file).by_id.values()
     paths, passphrase = PkiPaths(pki), read_passphrase(PkiPaths(pki).passphrase_file)
     interm = dev_pki.cert("interm")
-    for agency in agencies:
+    for agency in [a for a in agencies if not a.sm2]:  # the SM2 ones: tests/test_sm2.py, test_an_sm2_agency_…_from_the_sm2_root
         declared = dev_pki.cert(agency_label(agency.id))
         assert declared.subject.native["common_name"] == agency.name and declared.issuer == interm.subject
         materialised = pkcs12.load_pkcs12(paths.agency(agency.id).read_bytes(), passphrase).cert
         assert materialised is not None and materialised.certificate.public_bytes(serialization.Encoding.DER) == declared.dump()
     assert paths.tsa_cert.read_bytes() == pem.armor("CERTIFICATE", dev_pki.cert("tsa").dump())
     assert paths.tsa_next_cert.read_bytes() == pem.armor("CERTIFICATE", dev_pki.cert("tsa-next").dump())
+
+
+def test_an_sm2_agency_gets_an_sm2_certificate_from_the_sm2_root(pki: Path):
+    import service.gm  # noqa: F401 - the SM2 OIDs
+    from devpki.sm2 import CRL_PATH
+    from service.gm import sm2
+
+    paths = PkiPaths(pki)
+    [agency] = [a for a in load_agencies(load_settings(environ={}).agencies_file).by_id.values() if a.sm2]
+    root = x509.Certificate.load(pem.unarmor(paths.sm2_root_cert.read_bytes())[2])
+    cert, chained_root = [x509.Certificate.load(der) for _, _, der in pem.unarmor(paths.sm2_agency_cert(agency.id).read_bytes(), multiple=True)]
+    assert chained_root.dump() == root.dump() and cert.issuer == root.subject and cert.subject.native["common_name"] == agency.name
+    assert sm2.is_sm2_key(cert.public_key) and cert.signature_algo == "sm2" and cert.hash_algo == "sm3"
+    assert sm2.verify(root.public_key, cert.signature, cert["tbs_certificate"].dump())
+    assert CRL_PATH in str(cert.crl_distribution_points_value.native)
+    assert oct(paths.sm2_agency_key(agency.id).stat().st_mode & 0o777) == "0o600"
 
 
 def test_init_pki_keeps_what_exists_and_adds_a_new_agency(tmp_path: Path):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pkcs11
 import pytest
+from asn1crypto import pem, x509
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
@@ -148,7 +149,7 @@ def test_a_commitment_letter_is_signed_through_the_token_and_pdfsig_trusts_it(on
     assert sorted(a["type"].native for a in info["signed_attrs"]) == ["content_type", "message_digest", "signing_certificate_v2"]
     assert [a["type"].native for a in info["unsigned_attrs"]] == ["signature_time_stamp_token"]
     health = client.get("/healthz").json
-    assert health["checks"]["signing"]["keys"]["jc-justice"] == {"ok": True}
+    assert health["checks"]["signing"]["keys"]["jc-justice"] == {"ok": True, "algorithm": "rsa-sha256"}
     everything = first.get_data(as_text=True) + second.get_data(as_text=True) + json.dumps(health) + caplog.text
     assert token.pin not in everything
 
@@ -204,7 +205,7 @@ def test_unplugging_the_token_answers_503_voids_the_number_and_healthz_names_the
         away.rename(token.directory)
     back = post_letter(client)  # plugged back in: the session is opened again, no restart
     assert back.status_code == 201, back.json
-    assert client.get("/healthz").json["checks"]["signing"]["keys"]["jc-justice"] == {"ok": True}
+    assert client.get("/healthz").json["checks"]["signing"]["keys"]["jc-justice"] == {"ok": True, "algorithm": "rsa-sha256"}
     assert token.pin not in caplog.text
 
 
@@ -272,3 +273,34 @@ def test_a_key_on_a_token_reported_compromised_signs_nothing_more_and_the_ca_req
     assert "compromised" in voided.void_reason and voided.pdf_path is None
     key = client.get("/healthz").json["checks"]["signing"]["keys"]["jc-justice"]
     assert key["ok"] is False and AGENCY in key["error"] and "泄露" in key["error"]
+
+
+def test_an_sm2_agency_on_a_token_without_an_sm2_key_answers_503_and_voids_the_number(on_token, api_key):
+    """SoftHSM2 has no SM2: the SM2 token backend (docs/sm2-signing-server.md) is checked here for its failure path, a
+    token whose certificate is not an SM2 one."""
+    svc = on_token(algorithm="sm2", pkcs11_mechanism="0x80000001")
+    client = keyed_client(create_app(services=svc), api_key)
+    response = post_letter(client)
+    assert (response.status_code, response.json["error"]) == (503, "signing_key_unavailable")
+    assert "holds no SM2 certificate" in response.json["message"] and AGENCY in response.json["message"]
+    assert "no SM2 certificate" in voided_rows(svc)[0].void_reason
+    health = client.get("/healthz").json["checks"]["signing"]["keys"]["jc-justice"]
+    assert health["ok"] is False and health["algorithm"] == "sm2"
+
+
+def test_an_sm2_mechanism_the_token_does_not_offer_answers_503_and_voids_the_number(on_token, token, pki, api_key):
+    """The vendor mechanism reaches the token (python-pkcs11 lists no vendor mechanisms): SoftHSM2, which has no SM2,
+    refuses it, with an SM2 certificate beside its RSA key, and the request fails visibly."""
+    sm2_cert = (pki / "agencies" / "jx-market-sm2.sm2.pem").read_bytes()
+    der = next(pem.unarmor(sm2_cert, multiple=True))[2]
+    with pkcs11.lib(str(MODULE.resolve())).get_token(token_label=TOKEN).open(rw=True, user_pin=token.pin) as session:
+        if not list(session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.LABEL: "sm2"})):
+            session.create_object({Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+                                   Attribute.TOKEN: True, Attribute.LABEL: "sm2", Attribute.ID: b"\x02", Attribute.VALUE: der,
+                                   Attribute.SUBJECT: x509.Certificate.load(der).subject.dump()})
+    svc = on_token(algorithm="sm2", pkcs11_mechanism="0x80000001", cert_label="sm2")
+    client = keyed_client(create_app(services=svc), api_key)
+    response = post_letter(client)
+    assert (response.status_code, response.json["error"]) == (503, "signing_key_unavailable")
+    assert "cannot sign with the configured SM2 mechanism" in response.json["message"]
+    assert "configured SM2 mechanism" in voided_rows(svc)[0].void_reason

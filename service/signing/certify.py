@@ -135,7 +135,7 @@ class DocumentSigner:
             certify=True,
             docmdp_permissions=fields.MDPPerm.FILL_FORMS,
             subfilter=fields.SigSeedSubFilter.PADES,
-            md_algorithm="sha256",
+            md_algorithm="sm3" if agency.sm2 else "sha256",
             name=agency.name,
             reason=f"签发{spec.title}（登记编号 {request.serial}）",
             location=agency.name,

@@ -1,5 +1,5 @@
-"""Can the service sign right now? Every agency's key loads (a token answers and holds its key), and the TSA answers
-with a timestamp — and is that timestamp worth anything: a development TSA's is said to be one."""
+"""Can the service sign right now? Every agency's key loads (a token answers and holds its key, an SM2 signing server's
+secret is set), each named with its algorithm, and the TSA answers with a timestamp — and is that timestamp worth anything: a development TSA's is said to be one."""
 
 from __future__ import annotations
 
@@ -43,9 +43,9 @@ class SigningHealth:
         for agency in agencies:
             try:
                 self.keys.check(agency)
-                keys[agency.id] = {"ok": True}
-            except ChengnuoError as exc:
-                keys[agency.id] = {"ok": False, "error": exc.message}
+                keys[agency.id] = {"ok": True, "algorithm": self.keys.algorithm(agency)}
+            except ChengnuoError as exc:  # the configured family (rsa | sm2): the key itself could not be read
+                keys[agency.id] = {"ok": False, "algorithm": agency.algorithm, "error": exc.message}
         result = {"ok": False, "keys": keys, "timestamp": self._probe_tsa()}
         result["ok"] = all(k["ok"] for k in keys.values()) and result["timestamp"]["ok"]
         with self._lock:

@@ -3,7 +3,8 @@
 An agency's key comes from a PKCS#12 file: by default ``certs/agencies/<id>.p12`` of the development
 PKI with its passphrase in ``certs/private/passphrase``; a deployment names its own file and
 passphrase source in ``agencies.toml`` (``pkcs12``, ``passphrase_file`` or ``passphrase_env``), or a
-PKCS#11 token instead (``pkcs11_module``, ``token_label``, ``key_label``…: ``token.py``).
+PKCS#11 token instead (``pkcs11_module``, ``token_label``, ``key_label``…: ``token.py``). An SM2 agency
+(``algorithm = "sm2"``) signs through ``sm2.py``: the development PKI's SM2 key, a signing server or a token.
 
 A PKCS#12 file is loaded again when it changes (its inode, modification time or size), so that a running service
 signs with the key a rotation wrote (``python -m service key rotate``) without a restart. A certificate whose key was
@@ -33,6 +34,7 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from ..agencies import Agency
 from ..errors import SigningKeyCompromised, SigningKeyUnavailable
+from . import sm2
 from .paths import PkiPaths, read_passphrase
 from .signed_attributes import SigningCertificateOnce
 from .token import TokenKeys, TokenSigner
@@ -100,7 +102,8 @@ class KeyStore:
         """``compromised``: the recorded compromise of the certificate with this DER SHA-256 (hex), or None."""
         self.paths = PkiPaths(certs_dir)
         self.compromised = compromised
-        self._signers: dict[str, tuple[tuple[int, int, int], CachedKeySigner]] = {}  # id → (file's stamp, signer)
+        # id → (the key file's stamp, signer); an SM2 agency's signer is kept as made (stamp None)
+        self._signers: dict[str, tuple[tuple[int, int, int] | None, CachedKeySigner | sm2.Sm2Signer]] = {}
         self._lock = threading.Lock()
         self.tokens = TokenKeys()
 
@@ -120,12 +123,21 @@ class KeyStore:
         except OSError:
             raise SigningKeyUnavailable(f"{agency.name}的签名密钥口令文件不可读", f"the passphrase file of {agency.id}'s signing key cannot be read") from None
 
-    def _current(self, agency: Agency) -> CachedKeySigner | TokenSigner:
-        """The agency's signer as its file or token holds it now. Raises SigningKeyUnavailable (SigningTokenUnavailable)."""
+    def _current(self, agency: Agency) -> CachedKeySigner | TokenSigner | sm2.Sm2Signer:
+        """The agency's signer as its file, token or signing server holds it now. Raises SigningKeyUnavailable
+        (SigningTokenUnavailable)."""
+        if agency.sm2 and agency.token is not None:
+            return sm2.token_signer(agency, self.tokens)  # over the token's kept session: cheap
         if agency.token is not None:
             return self.tokens.signer(agency)
-        path = agency.pkcs12 or self.paths.agency(agency.id)
         with self._lock:
+            if agency.sm2:
+                kept = self._signers.get(agency.id)
+                if kept is None:
+                    signer = sm2.server_signer(agency) if agency.signing_server else sm2.development_signer(agency, self.paths)
+                    kept = self._signers[agency.id] = (None, signer)
+                return kept[1]
+            path = agency.pkcs12 or self.paths.agency(agency.id)
             try:
                 info = path.stat()
             except OSError:
@@ -133,22 +145,23 @@ class KeyStore:
             stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
             kept = self._signers.get(agency.id)
             if kept is None or kept[0] != stamp:
-                kept = (stamp, load_pkcs12_signer(path, self._passphrase(agency), what=agency.name))
-                self._signers[agency.id] = kept
+                kept = self._signers[agency.id] = (stamp, load_pkcs12_signer(path, self._passphrase(agency), what=agency.name))
             return kept[1]
 
     def certificate(self, agency: Agency) -> x509.Certificate:
         """The agency's current signing certificate, whether or not its key was reported compromised.
         Raises SigningKeyUnavailable (SigningTokenUnavailable for a token)."""
         cert = self._current(agency).signing_cert
-        assert cert is not None
+        if cert is None:
+            raise SigningKeyUnavailable(f"{agency.name}的签名证书缺失", f"the signing certificate of {agency.name} is missing")
         return cert
 
-    def signer(self, agency: Agency) -> CachedKeySigner | TokenSigner:
+    def signer(self, agency: Agency) -> CachedKeySigner | TokenSigner | sm2.Sm2Signer:
         """The agency's signer. Raises SigningKeyUnavailable (SigningTokenUnavailable for a token; SigningKeyCompromised
         when its certificate's key was reported compromised)."""
         signer = self._current(agency)
-        assert signer.signing_cert is not None
+        if signer.signing_cert is None:
+            raise SigningKeyUnavailable(f"{agency.name}的签名证书缺失", f"the signing certificate of {agency.name} is missing")
         if self.compromised(hashlib.sha256(signer.signing_cert.dump()).hexdigest()) is not None:
             raise SigningKeyCompromised(
                 f"{agency.name}的签名密钥已报告泄露，请配置新的密钥",
@@ -157,11 +170,21 @@ class KeyStore:
         return signer
 
     def check(self, agency: Agency) -> None:
-        """Whether the agency can sign now: its key file opens (its token answers and holds the key) and its key was not
-        reported compromised. Raises SigningKeyUnavailable (SigningTokenUnavailable, SigningKeyCompromised)."""
+        """Whether the agency can sign now: its key file opens, its token answers and holds the key, or its signing
+        server's secret is set; and its key was not reported compromised. Raises SigningKeyUnavailable
+        (SigningTokenUnavailable for a token, SigningKeyCompromised, SigningServerUnavailable for a signing server)."""
         if agency.token is not None:
             self.tokens.check(agency)
-        self.signer(agency)
+        signer = self.signer(agency)
+        if isinstance(signer, sm2.Sm2Signer):
+            signer.backend.check()
+
+    def algorithm(self, agency: Agency) -> str:
+        """What the agency's signatures use: ``sm2-sm3``, ``rsa-sha256`` or ``ecdsa-sha256``. Raises what ``signer`` raises."""
+        if agency.sm2:
+            return "sm2-sm3"
+        cert = self.certificate(agency)
+        return "ecdsa-sha256" if cert.public_key.algorithm == "ec" else "rsa-sha256"
 
     def close(self) -> None:
         """Closes the tokens' sessions; the store opens them again when next used."""

@@ -8,6 +8,8 @@ the agencies' PKCS#12 files, the passphrase and the development TSA's certificat
     certs/dev-pki.json             where the development PKI's services answer on loopback
     certs/agencies/<id>.p12        each agency's signing key and certificate chain
     certs/persons-ca.p12           the CA that issues staff and event certificates at run time
+    certs/sm2-root-ca.pem          the SM2 root CA (国密), a trust anchor beside root-ca.pem
+    certs/agencies/<id>.sm2.pem    an SM2 agency's certificate and the SM2 root (its key: private/sm2/)
     certs/private/                 the declaration's keys and the passphrase (mode 0700; never in git, logs or responses)
 
 A deployment points the service at its own PKCS#12 files and trust roots instead (``agencies.toml``
@@ -66,6 +68,20 @@ class PkiPaths:
 
     def agency(self, agency_id: str) -> Path:
         return self.root / "agencies" / f"{agency_id}.p12"
+
+    @property
+    def sm2_root_cert(self) -> Path:
+        return self.root / "sm2-root-ca.pem"
+
+    @property
+    def sm2_root_key(self) -> Path:
+        return self.private / "sm2" / "sm2-root.key.pem"
+
+    def sm2_agency_cert(self, agency_id: str) -> Path:
+        return self.root / "agencies" / f"{agency_id}.sm2.pem"
+
+    def sm2_agency_key(self, agency_id: str) -> Path:
+        return self.private / "sm2" / f"{agency_id}.key.pem"
 
 
 def read_passphrase(path: Path) -> bytes:

@@ -48,6 +48,7 @@ from ..errors import (
     SigningKeyUnavailable,
     TimestampUnavailable,
 )
+from ..gm.validator import GM_VALIDATOR
 from .sync import run_sync
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ class RevocationSource:
                 data = self._fetch(cert, chain, timestamper)
                 self._kept[key] = data
         return ValidationContext(trust_roots=self._trust_roots(), other_certs=list(chain), crls=data.crls, ocsps=data.ocsps,
-                                 allow_fetching=False, revocation_mode=MODE)
+                                 allow_fetching=False, revocation_mode=MODE, signature_validator=GM_VALIDATOR)
 
     def forget(self) -> None:
         """Drops what was kept: the next signature of every chain fetches again."""
@@ -153,7 +154,7 @@ class RevocationSource:
         self.prepare()
         backend = RequestsFetcherBackend(per_request_timeout=self.timeout)
         context = ValidationContext(trust_roots=self._trust_roots(), other_certs=list(chain), allow_fetching=True,
-                                    revocation_mode=MODE, fetcher_backend=backend)
+                                    revocation_mode=MODE, fetcher_backend=backend, signature_validator=GM_VALIDATOR)
 
         async def fetch() -> None:
             await CertificateValidator(cert, intermediate_certs=list(chain), validation_context=context).async_validate_path()

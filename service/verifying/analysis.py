@@ -60,6 +60,7 @@ class SignatureFinding:
     signer_sha256: str | None = None  # of the signer's certificate (the registry may know it was compromised)
     signer_not_after: str | None = None
     revoked_at: str | None = None  # the earliest revocation of the signer's certificate the file's validation data shows
+    algorithm: str | None = None  # signature-digest, as the signer info says: sm2-sm3 | rsa-sha256 | ecdsa-sha256 | …
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,20 @@ def _open(pdf: bytes) -> PdfFileReader:
     return reader
 
 
+_MECHANISMS = {"rsassa_pkcs1v15": "rsa", "rsassa_pss": "rsa-pss"}
+
+
+def _algorithm(sig: EmbeddedPdfSignature) -> str | None:
+    """The signature's algorithm and digest as its signer info names them (``sm2-sm3``, ``rsa-sha256``, ``ecdsa-sha256``)."""
+    try:
+        info = sig.signer_info
+        mechanism = info["signature_algorithm"].signature_algo
+        digest = info["digest_algorithm"]["algorithm"].native
+    except Exception:  # noqa: BLE001 - an unreadable or unknown algorithm is not named
+        return None
+    return f"{_MECHANISMS.get(mechanism, mechanism)}-{digest}".replace("_", "-")
+
+
 def _field_names(handler: object) -> tuple[str, ...]:
     return tuple(sorted(name for name, _value, _ref in fields.enumerate_sig_fields(handler)))  # type: ignore[arg-type]
 
@@ -151,7 +166,7 @@ def _finding(sig: EmbeddedPdfSignature, roots: Sequence[x509.Certificate], embed
     reason = str(sig.sig_object.get("/Reason", ""))
     certification = sig.docmdp_level is not None
     base = {"field": str(sig.field_name), "certification": certification, "revision": int(sig.signed_revision),
-            "revision_end": revision_end, "reason": reason}
+            "revision_end": revision_end, "reason": reason, "algorithm": _algorithm(sig)}
     try:
         claimed = timing.claimed_signature_time(sig.signer_info)
         timestamped = claimed is not None

@@ -59,6 +59,7 @@ class SignatureReport:
     level: str | None = None  # PAdES baseline level: B-B | B-T | B-LT | B-LTA
     validation_time: str | None = None  # the moment its chain was validated as of (its trusted timestamp's)
     revoked_at: str | None = None  # when the signer's certificate was revoked, where known; later than the signature if valid
+    algorithm: str | None = None  # sm2-sm3 | rsa-sha256 | ecdsa-sha256 | …, as the signature names it
 
 
 @dataclass(frozen=True)
@@ -342,7 +343,7 @@ def build_report(
                         party=None if f.certification else f.field, kind=_kind(f),
                         signer_id=None if f.certification or _kind(f) == "staff" else _party_id(record, f.field),
                         level=f.level, validation_time=_iso(dt.datetime.fromisoformat(f.validation_time), now.tzinfo) if f.validation_time else None,
-                        revoked_at=_revoked_at(f, compromise_of))
+                        revoked_at=_revoked_at(f, compromise_of), algorithm=f.algorithm)
         for f in analysis.signatures
     )
     return VerificationReport(verdict, tuple(reasons), document, signatures, changes, checked_at=now.isoformat(timespec="seconds"),

@@ -64,6 +64,9 @@ class SignatureReportSchema(Schema):
         "description": "the moment its certificate chain was validated as of: its trusted timestamp's, else the time of verification"})
     revoked_at = fields.String(required=True, allow_none=True, metadata={
         "description": "when the signer's certificate was revoked or reported compromised, where known"})
+    algorithm = fields.String(required=True, allow_none=True, metadata={
+        "description": "the signature's algorithm and digest as it names them: sm2-sm3 (国密), rsa-sha256, ecdsa-sha256 …; "
+                       "null when it cannot be read"})
 
 
 class CompletenessSchema(Schema):

@@ -31,6 +31,8 @@ from pyhanko.sign.general import find_cms_attribute_iter
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator import ValidationContext
 
+from ..gm.validator import GM_VALIDATOR
+
 B_B, B_T, B_LT, B_LTA = "B-B", "B-T", "B-LT", "B-LTA"
 
 
@@ -77,10 +79,11 @@ def read_embedded(reader: PdfFileReader) -> EmbeddedData:
 
 
 def context(roots: Sequence[x509.Certificate], embedded: EmbeddedData, moment: dt.datetime | None) -> ValidationContext:
-    """A context that validates as of ``moment`` (None: now) with the trust roots and the embedded data only."""
+    """A context that validates as of ``moment`` (None: now) with the trust roots and the embedded data only; SM2
+    signatures (chains, CRLs, signer infos) through the 国密 validator, every other one as pyHanko does."""
     return ValidationContext(trust_roots=list(roots), other_certs=list(embedded.certs), crls=list(embedded.crls),
                              ocsps=list(embedded.ocsps), moment=moment, allow_fetching=False,
-                             revocation_mode=embedded.revocation_mode)
+                             revocation_mode=embedded.revocation_mode, signature_validator=GM_VALIDATOR)
 
 
 def token_time(token: cms.SignedData) -> dt.datetime | None:
