@@ -6,6 +6,7 @@
     ├── UnusablePdf                    an upload that is not a PDF we can check (damaged, encrypted …)  → 422
     ├── PdfTooLarge                    an upload over the size limit                                   → 413
     ├── FileTooLarge                   an import (CSV/XLSX) over its size or row limit                  → 413
+    ├── UnsafeTemplate                 an uploaded DOCX refused before anything parses it (zip bomb …)  → 422
     ├── Unauthorized                   no credentials, or bad ones                                    → 401
     ├── Forbidden                      credentials that do not allow this                              → 403
     ├── NotFound                       unknown form, agency or document                               → 404
@@ -89,6 +90,13 @@ class PdfTooLarge(ChengnuoError):
 
 class FileTooLarge(ChengnuoError):
     code = "file_too_large"
+
+
+class UnsafeTemplate(ChengnuoError):
+    """An uploaded DOCX that is refused before anything parses it: ``code`` names why (zip_bomb, xml_entities,
+    active_content …)."""
+
+    code = "unsafe_template"
 
 
 class Unauthorized(ChengnuoError):

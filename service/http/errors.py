@@ -36,6 +36,7 @@ from ..errors import (
     TemplateError,
     TimestampUnavailable,
     Unauthorized,
+    UnsafeTemplate,
     UnusablePdf,
     bilingual,
 )
@@ -47,6 +48,7 @@ STATUS: tuple[tuple[type[ChengnuoError], int], ...] = (
     (InvalidRequest, 400),
     (InvalidData, 422),
     (UnusablePdf, 422),
+    (UnsafeTemplate, 422),
     (PdfTooLarge, 413),
     (FileTooLarge, 413),
     (Unauthorized, 401),
