@@ -257,3 +257,37 @@ def test_the_field_sheet_comes_with_the_template_to_edit(li):
     assert sheet.status_code == 200
     assert "applicant.name" in "\n".join(p.text for p in Document(io.BytesIO(sheet.data)).paragraphs) + \
         "\n".join(c.text for t in Document(io.BytesIO(sheet.data)).tables for r in t.rows for c in r.cells)
+
+
+def test_the_command_line_downloads_uploads_previews_publishes_lists_and_rolls_back(tmp_path, monkeypatch, capsys, builtin):
+    import json
+
+    from service.__main__ import main
+
+    monkeypatch.setenv("CHENGNUO_DATA_DIR", str(tmp_path / "data"))
+
+    def run(*args: str) -> tuple[int, dict]:
+        code = main(["templates", *args])
+        out = capsys.readouterr().out
+        return code, json.loads(out) if out.strip() else {}
+
+    current = tmp_path / "current.docx"
+    assert run("download", FORM, "--agency", "jc-justice", "--out", str(current)) == (0, {"form": FORM, "version": None, "out": str(current)})
+    assert current.read_bytes() == builtin
+    bad = tmp_path / "bad.docx"
+    bad.write_bytes(edited_letter(builtin, add=None, replace={"{{ applicant.name }}": "{{ applicant.nmae }}"}))
+    code, refused = run("upload", FORM, str(bad), "--agency", "jc-justice")
+    assert code == 2 and refused["error"] == "template_refused" and "第 6 行" in refused["errors"]["file"][0]
+    good = tmp_path / "good.docx"
+    good.write_bytes(edited_letter(builtin))
+    code, uploaded = run("upload", FORM, str(good), "--agency", "jc-justice")
+    assert code == 0 and uploaded["warnings"] == []
+    out = tmp_path / "preview.pdf"
+    assert run("preview", FORM, uploaded["id"], "--out", str(out))[0] == 0
+    assert SENTENCE in pdfcheck.squash(pdfcheck.text(out.read_bytes()))
+    code, published = run("publish", FORM, uploaded["id"])
+    assert (code, published["version"], published["created_by"]) == (0, 1, "operator:operator")
+    code, back = run("rollback", FORM, "--agency", "jc-justice", "--to", "0")
+    assert (code, back["version"], back["restores"], back["builtin"]) == (0, 2, 0, True)
+    code, listed = run("versions", FORM, "--agency", "jc-justice")
+    assert code == 0 and listed["version"] is None and [v["version"] for v in listed["versions"]] == [2, 1]
