@@ -105,7 +105,8 @@ def test_agency_a_publishes_its_letter_and_only_its_new_letters_carry_it(li, cli
     current = li.get(f"{TEMPLATES}/docx", query_string={"agency": "jc-justice"})
     assert current.status_code == 200 and current.data == builtin  # nothing published yet: the built-in template
 
-    uploaded = upload(li, edited_letter(current.data))
+    edited = edited_letter(current.data)
+    uploaded = upload(li, edited)
     assert uploaded.status_code == 201, uploaded.json
     assert uploaded.json["warnings"] == [] and uploaded.json["agency"] == "jc-justice"
 
@@ -126,7 +127,7 @@ def test_agency_a_publishes_its_letter_and_only_its_new_letters_carry_it(li, cli
     published = li.post(uploaded.json["links"]["publish"], json={})
     assert published.status_code == 201, published.json
     assert (published.json["version"], published.json["created_by"], published.json["builtin"]) == (1, "user:li", False)
-    assert li.get(f"{TEMPLATES}/docx", query_string={"agency": "jc-justice"}).data == edited_letter(builtin)
+    assert li.get(f"{TEMPLATES}/docx", query_string={"agency": "jc-justice"}).data == edited
 
     record, pdf = issue(client, "jc-justice")
     assert SENTENCE in pdfcheck.squash(pdfcheck.text(pdf))
@@ -291,3 +292,21 @@ def test_the_command_line_downloads_uploads_previews_publishes_lists_and_rolls_b
     assert (code, back["version"], back["restores"], back["builtin"]) == (0, 2, 0, True)
     code, listed = run("versions", FORM, "--agency", "jc-justice")
     assert code == 0 and listed["version"] is None and [v["version"] for v in listed["versions"]] == [2, 1]
+
+
+def test_the_successful_answers_match_the_openapi_document(app, li, builtin):
+    import schemathesis
+
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+
+    def check(path: str, method: str, response, status: int) -> dict:
+        assert response.status_code == status, response.get_data(as_text=True)
+        schema[path][method].validate_response(response)
+        return response.json
+
+    made = check("/api/v1/templates/{form_id}/uploads", "POST", upload(li, edited_letter(builtin)), 201)
+    check("/api/v1/templates/{form_id}/uploads/{upload_id}", "GET", li.get(made["links"]["self"]), 200)
+    check("/api/v1/templates/{form_id}/uploads/{upload_id}/publish", "POST", li.post(made["links"]["publish"], json={}), 201)
+    check("/api/v1/templates/{form_id}/rollback", "POST", li.post(f"{TEMPLATES}/rollback", json={"agency": "jc-justice", "version": 0}), 201)
+    check("/api/v1/templates/{form_id}", "GET", li.get(TEMPLATES, query_string={"agency": "jc-justice"}), 200)
+    check("/api/v1/templates", "GET", li.get("/api/v1/templates", query_string={"agency": "jc-justice"}), 200)
