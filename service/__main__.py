@@ -11,7 +11,7 @@ functions as the HTTP API.
     audit verify · audit acknowledge --note TEXT
     void DOCUMENT_ID --reason TEXT · recover
     db upgrade
-    templates check [FORM …]
+    templates check [FORM …] · templates download|upload|preview|publish|versions|rollback …  (commands/templates.py)
     forms
     catalog …  (commands/catalog.py) · case …  (commands/cases.py)
     ltv renew [--within-days N] [--limit N] [--dry-run]  (commands/ltv.py)
@@ -36,6 +36,7 @@ from .commands import credit as credit_commands
 from .commands import ltv as ltv_commands
 from .commands import signing_keys as signing_key_commands
 from .commands import statistics as statistics_commands
+from .commands import templates as template_commands
 from .commands.common import (
     EXIT_FAILED,
     EXIT_INVALID,
@@ -370,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = templates_sub.add_parser("check", help="check templates against their schemas")
     check.add_argument("forms", nargs="*")
     check.set_defaults(func=cmd_templates_check)
+    template_commands.register(templates_sub)
 
     pki = sub.add_parser("init-pki", help="create or update the development PKI under certs/ (devpki/pki.yml; development and tests only)")
     pki.set_defaults(func=cmd_init_pki)

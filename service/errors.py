@@ -3,6 +3,7 @@
     ChengnuoError                      every error we raise on purpose; ``code`` is stable, ``message`` bilingual
     ├── InvalidRequest                 the request itself is malformed (not JSON, wrong shape)        → 400
     ├── InvalidData                    field errors: ``errors`` maps ``field.path`` → [messages]       → 422
+    │   └── TemplateRefused            an uploaded template that fails its form's check (by line)      → 422
     ├── UnusablePdf                    an upload that is not a PDF we can check (damaged, encrypted …)  → 422
     ├── PdfTooLarge                    an upload over the size limit                                   → 413
     ├── FileTooLarge                   an import (CSV/XLSX) over its size or row limit                  → 413
@@ -34,7 +35,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 def bilingual(zh: str, en: str) -> str:
@@ -75,6 +77,18 @@ class InvalidData(ChengnuoError):
     def __init__(self, errors: Mapping[str, list[str]], zh: str = "数据校验未通过", en: str = "the data is invalid") -> None:
         super().__init__(zh, en)
         self.errors = dict(errors)
+
+
+class TemplateRefused(InvalidData):
+    """An uploaded template that fails its form's check: ``problems`` are the check's findings, each by line; ``errors``
+    lists them under ``file``."""
+
+    code = "template_refused"
+
+    def __init__(self, problems: Sequence[Mapping[str, Any]]) -> None:
+        super().__init__({"file": [f"{p['location']}：{p['zh']} / {p['en']}" for p in problems if p["severity"] == "error"]},
+                         "模板未通过检查，不能发布", "the template fails the check and cannot be published")
+        self.problems = [dict(p) for p in problems]
 
 
 class UnusablePdf(ChengnuoError):

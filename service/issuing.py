@@ -35,7 +35,9 @@ from .forms import FormSpec, get_form
 from .forms.fields import as_of, dates_before_birth, flatten_errors
 from .idempotency import request_hash, scoped_key
 from .registry.documents import DocumentRecord
+from .registry.templates import TemplateRef
 from .rendering.context import template_context
+from .rendering.docx_render import TemplateSource
 from .rendering.draft import mark_draft
 from .rendering.qr import qr_png
 from .runtime import Services
@@ -169,6 +171,7 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
 
     spec, data = validate(form_id, raw, services.now().date(), agency)
     stored_data = spec.schema().dump(data)
+    template = services.templates.current(agency.id, spec.id)  # the agency's own version, if it published one
     lap("validate")
 
     now = services.now()
@@ -185,6 +188,7 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
         idempotency_key=idempotency_key,
         case_id=provenance.case_id if provenance else None,
         catalog_items=[dict(item) for item in provenance.catalog_items] if provenance and provenance.catalog_items else None,
+        template_version=template.version if template else None,
     )
     try:
         services.audit.record(actor=principal.actor, action="reserve", object=f"document:{record.id}", outcome="success",
@@ -194,7 +198,7 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
         verify_url = f"{services.settings.base_url}/v/{record.serial}"
         context = template_context(spec, data, agency=agency, number=record.number, serial=record.serial,
                                    verify_url=verify_url, issued_on=now.date())
-        docx = services.renderer.render(spec.template, context, qr_png(verify_url))
+        docx = services.renderer.render(spec.template, context, qr_png(verify_url), template_source(services, template))
         lap("render")
         pdf = services.converter.convert(docx)
         lap("convert")
@@ -235,16 +239,28 @@ def _issue(services: Services, form_id: str, raw: Any, agency: Agency, request_i
     return IssueResult(issued, timings=timings)
 
 
+def template_source(services: Services, ref: TemplateRef | None) -> TemplateSource | None:
+    """What the renderer needs for the agency's version ``ref`` (None: the built-in template)."""
+    if ref is None:
+        return None
+    return TemplateSource(ref.sha256, lambda: services.templates.content(ref.agency, ref.form, ref.version) or b"")
+
+
 def preview(services: Services, form_id: str, raw: Any, *, principal: Principal, agency_id: str | None = None) -> bytes:
-    """The form rendered as a 样稿: marked as a draft on every page, no number drawn, not signed, not
-    registered. Raises what ``issue`` raises before numbering, and the conversion errors."""
+    """The form rendered as a 样稿 from the agency's template in use: marked as a draft on every page, no number
+    drawn, not signed, not registered. Raises what ``issue`` raises before numbering, and the conversion errors."""
     agency = services.agencies.get(agency_id or principal.default_agency())
     authorize_issue(principal, agency.id, form_id)
+    spec, data = validate(form_id, raw, services.now().date(), agency)
+    return draft_pdf(services, spec, data, agency, template_source(services, services.templates.current(agency.id, spec.id)))
+
+
+def draft_pdf(services: Services, spec: FormSpec, data: Mapping[str, Any], agency: Agency, source: TemplateSource | None) -> bytes:
+    """Validated ``data`` rendered from ``source`` (None: the built-in template) as a 样稿, marked as a draft."""
     today = services.now().date()
-    spec, data = validate(form_id, raw, today, agency)
     context = template_context(spec, data, agency=agency, number="（样稿，未编号）" if spec.number_kind else None,
                                serial="样稿 · 未登记", verify_url="样稿不可核验 / a draft cannot be verified", issued_on=today)
-    docx = services.renderer.render(spec.template, context, qr_png("样稿 未签发 不可核验 / DRAFT, NOT ISSUED"))
+    docx = services.renderer.render(spec.template, context, qr_png("样稿 未签发 不可核验 / DRAFT, NOT ISSUED"), source)
     return mark_draft(services.converter.convert(docx))
 
 

@@ -32,6 +32,7 @@ from .registry.db import make_engine
 from .registry.documents import DocumentRegistry
 from .registry.instances import Instances
 from .registry.signing_links import SigningLinks
+from .registry.templates import TemplateStore
 from .registry.webhooks import WebhookStore
 from .rendering.docx_render import DocxRenderer
 from .signing.certify import DocumentSigner
@@ -82,6 +83,7 @@ class Services:
     webhook_secrets: SecretBox
     batches: BatchStore
     batch_queue: BatchQueue
+    templates: TemplateStore  # agencies' own template versions
 
     def now(self) -> dt.datetime:
         return self.clock()
@@ -221,4 +223,5 @@ def build_services(
         webhook_secrets=SecretBox(settings.data_dir, settings.webhook_key),
         batches=BatchStore(engine),
         batch_queue=BatchQueue(settings),
+        templates=TemplateStore(engine),
     )

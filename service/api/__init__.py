@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from ..http.openapi import Api
 from . import admin, assistance, batches, cases, catalog, credit, disclosure, documents, forms, health, signing, statistics
-from . import verifications, webhooks
+from . import templates, verifications, webhooks
 
 
 def init_app(api: Api) -> None:
     for blueprint in (forms.bp, documents.bp, signing.bp, signing.public, verifications.bp, admin.bp, webhooks.bp, health.bp,
-                      catalog.bp, cases.bp, assistance.bp, credit.bp, statistics.bp, disclosure.bp, batches.bp):
+                      catalog.bp, cases.bp, assistance.bp, credit.bp, statistics.bp, disclosure.bp, batches.bp, templates.bp):
         api.register_blueprint(blueprint)

@@ -204,6 +204,8 @@ class DocumentSchema(Schema):
     case_id = fields.String(required=True, allow_none=True, metadata={"description": "the case (办件) it was issued for"})
     catalog_items = fields.List(fields.Dict(), required=True, allow_none=True,
                                 metadata={"description": "[{id, version}]: the catalogue item versions that filled it"})
+    template_version = fields.Integer(required=True, allow_none=True,
+                                      metadata={"description": "the agency's template version it was rendered from; null: the built-in one"})
     links = Links(DocumentLinksSchema)
 
 

@@ -15,3 +15,10 @@ def file_response(record: DocumentRecord, content: bytes, kind: str) -> Response
     response.headers["Content-Disposition"] = f'attachment; filename="{record.form}-{record.serial}.{kind}"'
     response.headers["X-Document-Serial"] = record.serial
     return response
+
+
+def named_file(content: bytes, kind: str, filename: str, *, inline: bool = False) -> Response:
+    """Any other file the API and the pages both serve (templates, previews, page images), by an ASCII name."""
+    response = Response(content, mimetype={**MIMETYPES, "png": "image/png"}[kind])
+    response.headers["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{filename}"'
+    return response

@@ -61,6 +61,7 @@ class DocumentRecord(FromRow):
     revision: int
     case_id: str | None = None
     catalog_items: list[dict[str, Any]] | None = None
+    template_version: int | None = None  # the agency's template version it was rendered from; None: the built-in one
 
     @property
     def issued(self) -> bool:
@@ -95,6 +96,7 @@ class DocumentRegistry:
         idempotency_key: str | None = None,
         case_id: str | None = None,
         catalog_items: list[dict[str, Any]] | None = None,
+        template_version: int | None = None,
     ) -> DocumentRecord:
         """Draws the serial (and official number) and records the document as ``issuing`` by the process
         ``owner``, atomically; binds ``idempotency_key`` (claimed before) to it in the same transaction, so that
@@ -118,6 +120,7 @@ class DocumentRegistry:
                     owner=owner,
                     case_id=case_id,
                     catalog_items=catalog_items,
+                    template_version=template_version,
                 ).returning(*documents.c)
             ).one()
             if idempotency_key is not None:

@@ -63,6 +63,7 @@ documents = Table(
     Column("revision", Integer, nullable=False, default=0),  # the latest revision (0: as issued); pdf_path is its file
     Column("case_id", String(36), nullable=True, index=True),  # the case (办件) it was issued for, if any
     Column("catalog_items", JSON, nullable=True),  # [{"id", "version"}]: the catalogue item versions that filled it
+    Column("template_version", Integer, nullable=True),  # the agency's template version it was rendered from; None: built-in
 )
 
 # A party's way to sign: a link for the applicant at a distance (a one-time code sent apart, and their ID
@@ -431,4 +432,41 @@ key_compromises = Table(
     Column("recorded_at", UTCDateTime(), nullable=False),
     Column("recorded_by", String(200), nullable=False),
     Column("note", Text, nullable=False),
+)
+
+# Agencies' own templates (告知承诺书格式文本 an agency adapts and publishes), kept in the database so that every node
+# renders the same bytes and ``make templates`` (which rebuilds templates/) never touches them. An upload is checked
+# and kept for preview (one that fails the check is refused, not kept); publishing copies it into a new version. The latest version of an (agency, form) is the one
+# in use; a rollback is a new version with an earlier one's content, or with none (back to the built-in template).
+template_uploads = Table(
+    "template_uploads",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("agency", String(64), nullable=False, index=True),
+    Column("form", String(64), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("problems", JSON, nullable=False),  # the check's warnings: [{kind, severity, location, excerpt, zh, en}]
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("published_version", Integer, nullable=True),
+)
+
+template_versions = Table(
+    "template_versions",
+    metadata,
+    Column("agency", String(64), primary_key=True),
+    Column("form", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("content", LargeBinary, nullable=True),  # None: back to the built-in template
+    Column("sha256", String(64), nullable=True),
+    Column("size", Integer, nullable=True),
+    Column("filename", String(255), nullable=True),
+    Column("upload_id", String(36), nullable=True),  # the upload it was published from
+    Column("restores", Integer, nullable=True),  # a rollback: the version restored (0: the built-in template)
+    Column("warnings_acknowledged", Integer, nullable=False, default=0),  # how many warnings the publisher accepted
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )

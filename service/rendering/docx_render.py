@@ -18,10 +18,13 @@ value, raises OverflowError; ``DocxRenderer.render`` reports either as a Templat
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -121,12 +124,27 @@ def make_environment(*, caching: bool = False) -> SandboxedEnvironment:
     return env
 
 
+@dataclass(frozen=True)
+class TemplateSource:
+    """An agency's own version of a built-in template: the SHA-256 of its bytes, which the renderer caches it by,
+    and how to read the bytes, called only when they are not cached yet."""
+
+    sha256: str
+    load: Callable[[], bytes]
+
+
+SOURCES_KEPT = 32  # agency versions kept prepared in memory, least recently used dropped first
+
+
 class DocxRenderer:
     """Renders the form templates found in ``templates_dir``; keeps each template's bytes in memory,
     slimmed (see ``slim.py``) so that neither python-docx nor LibreOffice parses Word's style gallery.
 
     Templates are rendered by ``docx_fast`` where it supports them; ``fast=False`` renders every one
-    with docxtpl itself, the reference the fast path is tested against."""
+    with docxtpl itself, the reference the fast path is tested against.
+
+    An agency's own version of a template (``TemplateSource``) is rendered the same way, with the built-in
+    template's labels; it is cached by the SHA-256 of its bytes, so a new version is a new cache entry."""
 
     def __init__(self, templates_dir: Path, *, fast: bool = True, labels: Mapping[str, Iterable[str]] | None = None) -> None:
         """``labels``: by template file name, the signature labels to mark for the signing stage
@@ -135,12 +153,16 @@ class DocxRenderer:
         self.fast = fast
         self.labels = {name: tuple(values) for name, values in (labels or {}).items()}
         self._cache: dict[str, tuple[float, bytes]] = {}
+        self._sources: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
         self._prepared: dict[str, tuple[bytes, FastTemplate | None]] = {}
         self._prepare_lock = threading.Lock()
         self._env = make_environment(caching=True)
 
-    def template_bytes(self, name: str) -> bytes:
+    def template_bytes(self, name: str, source: TemplateSource | None = None) -> bytes:
+        """The template ``name`` (or the agency's version of it) as rendered: slimmed, its labels marked. Raises TemplateError."""
+        if source is not None:
+            return self._source_bytes(name, source)
         path = self.templates_dir / name
         try:
             mtime = path.stat().st_mtime
@@ -154,12 +176,32 @@ class DocxRenderer:
             self._cache[name] = (mtime, data)
             return data
 
-    def fast_template(self, name: str) -> FastTemplate | None:
+    def _source_bytes(self, name: str, source: TemplateSource) -> bytes:
+        key = _key(name, source)
+        with self._lock:
+            data = self._sources.get(key)
+            if data is not None:
+                self._sources.move_to_end(key)
+                return data
+        raw = source.load()
+        if hashlib.sha256(raw).hexdigest() != source.sha256:
+            raise TemplateError("机关模板内容与登记的哈希值不符", f"the agency's version of {name} does not match its SHA-256")
+        data = mark_labels(slim_docx(raw), self.labels.get(name, ()))
+        with self._lock:
+            self._sources[key] = data
+            while len(self._sources) > SOURCES_KEPT:
+                dropped, _ = self._sources.popitem(last=False)
+                with self._prepare_lock:
+                    self._prepared.pop(dropped, None)
+        return data
+
+    def fast_template(self, name: str, source: TemplateSource | None = None) -> FastTemplate | None:
         """The template prepared for ``docx_fast``, or None if only docxtpl renders it: decided once
         per version of the file. Raises jinja2.TemplateError for a template with a syntax error."""
-        data = self.template_bytes(name)
+        data = self.template_bytes(name, source)
+        key = _key(name, source)
         with self._prepare_lock:
-            prepared = self._prepared.get(name)
+            prepared = self._prepared.get(key)
             if prepared is None or prepared[0] is not data:
                 try:
                     fast: FastTemplate | None = FastTemplate(data, self._env)
@@ -168,16 +210,17 @@ class DocxRenderer:
                 except Exception as exc:  # noqa: BLE001 - docxtpl then renders it, or reports what is wrong
                     log.info("template %s is rendered by docxtpl: %s", name, exc if isinstance(exc, Unsupported) else repr(exc))
                     fast = None
-                prepared = self._prepared[name] = (data, fast)
+                prepared = self._prepared[key] = (data, fast)
             return prepared[1]
 
-    def render(self, template: str, context: dict[str, Any], qr_png: bytes | None) -> bytes:
-        """Renders ``template`` with ``context`` (and the QR image as ``qr``); raises TemplateError."""
+    def render(self, template: str, context: dict[str, Any], qr_png: bytes | None, source: TemplateSource | None = None) -> bytes:
+        """Renders ``template`` (or ``source``, the agency's version of it) with ``context`` (and the QR image as
+        ``qr``); raises TemplateError."""
         try:
-            fast = self.fast_template(template) if self.fast else None
+            fast = self.fast_template(template, source) if self.fast else None
             if fast is not None:
                 return fast.render(context, qr_png)
-            document = DocxTemplate(io.BytesIO(self.template_bytes(template)))
+            document = DocxTemplate(io.BytesIO(self.template_bytes(template, source)))
             full = dict(context)
             full["qr"] = InlineImage(document, io.BytesIO(qr_png), width=QR_WIDTH) if qr_png else ""
             document.render(full, jinja_env=self._env, autoescape=True)
@@ -194,3 +237,7 @@ class DocxRenderer:
             raise TemplateError("表单模板有误，无法生成文书", f"the template {template} cannot be rendered: {exc}") from exc
         except Exception as exc:
             raise TemplateError("表单模板无法处理", f"the template {template} cannot be processed: {type(exc).__name__}") from exc
+
+
+def _key(name: str, source: TemplateSource | None) -> str:
+    return name if source is None else f"{name}@{source.sha256}"

@@ -6,7 +6,7 @@ from flask import Flask
 
 from ..http.openapi import Api
 from . import account, assistance_pages, batch_pages, case_pages, catalog_pages, clerk, credit_pages, disclosure_pages, public
-from . import signing_pages, statistics_pages, verify_pages
+from . import signing_pages, statistics_pages, template_pages, verify_pages
 
 
 def init_app(app: Flask, docs: Api) -> None:
@@ -23,3 +23,4 @@ def init_app(app: Flask, docs: Api) -> None:
     app.register_blueprint(credit_pages.bp)
     app.register_blueprint(disclosure_pages.bp)
     app.register_blueprint(batch_pages.bp)
+    app.register_blueprint(template_pages.bp)
