@@ -148,7 +148,7 @@ def test_a_misspelt_placeholder_is_refused_by_its_line_and_nothing_is_published(
     refused = upload(li, edited_letter(builtin, add=None, replace={"{{ applicant.name }}": "{{ applicant.nmae }}"}))
     assert refused.status_code == 422 and refused.json["error"] == "template_refused"
     [problem, *_] = refused.json["errors"]["file"]
-    assert "applicant.nmae" in problem and "第 6 行" in problem
+    assert "applicant.nmae" in problem and "第 6 段" in problem
     assert li.get(TEMPLATES, query_string={"agency": "jc-justice"}).json["versions"] == []
     assert [e.outcome for e in services.audit.entries(action="template.upload")] == ["refused"]
 
@@ -166,7 +166,7 @@ def test_removed_fixed_sentences_are_warnings_to_acknowledge_before_publishing(l
     removed = "申请人书面承诺已经符合告知的条件、要求，并愿意承担不实承诺的法律责任后，行政机关不再索要有关证明而依据书面承诺办理相关事项。"
     uploaded = upload(li, edited_letter(builtin, add=None, replace={removed: "申请人书面承诺后，行政机关依据书面承诺办理。"}))
     assert uploaded.status_code == 201, uploaded.json
-    assert [w["kind"] for w in uploaded.json["warnings"]] == ["removed_sentence"]
+    assert [w["kind"] for w in uploaded.json["warnings"]] == ["seed_removed"]
     assert removed in uploaded.json["warnings"][0]["excerpt"]
     unacknowledged = li.post(uploaded.json["links"]["publish"], json={})
     assert unacknowledged.status_code == 422 and "acknowledge_warnings" in unacknowledged.json["errors"]
@@ -277,7 +277,7 @@ def test_the_command_line_downloads_uploads_previews_publishes_lists_and_rolls_b
     bad = tmp_path / "bad.docx"
     bad.write_bytes(edited_letter(builtin, add=None, replace={"{{ applicant.name }}": "{{ applicant.nmae }}"}))
     code, refused = run("upload", FORM, str(bad), "--agency", "jc-justice")
-    assert code == 2 and refused["error"] == "template_refused" and "第 6 行" in refused["errors"]["file"][0]
+    assert code == 2 and refused["error"] == "template_refused" and "第 6 段" in refused["errors"]["file"][0]
     good = tmp_path / "good.docx"
     good.write_bytes(edited_letter(builtin))
     code, uploaded = run("upload", FORM, str(good), "--agency", "jc-justice")

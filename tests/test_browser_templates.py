@@ -56,7 +56,7 @@ def test_a_supervisor_checks_previews_publishes_and_rolls_back_a_template(browse
     page.get_by_role("button", name="上传并检查 / Upload and check").click()
     page.wait_for_selector("#template-problems")
     problems = page.locator("#template-problems").inner_text()
-    assert "第 6 行" in problems and "applicant.nmae" in problems
+    assert "第 6 段" in problems and "applicant.nmae" in problems
     check(page, screens, f"refused-{viewport}")
 
     page.get_by_label("编辑好的模板 DOCX / Edited template").set_input_files(str(edited))

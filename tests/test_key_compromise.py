@@ -192,7 +192,7 @@ def test_a_document_issued_after_the_report_carries_the_new_certificate(compromi
     context = offline_context(reader, compromised.certs / "root-ca.pem")  # only the root and what C embeds, no fetching
     status = validate_pdf_signature(reader.embedded_signatures[0], context, ts_validation_context=context)
     assert status.intact and status.valid and status.trusted and status.bottom_line
-    assert compromised.svc.signing_health.check(compromised.svc.agencies.by_id.values())["keys"][AGENCY] == {"ok": True}
+    assert compromised.svc.signing_health.check(compromised.svc.agencies.by_id.values())["keys"][AGENCY] == {"ok": True, "algorithm": "rsa-sha256"}
 
 
 def test_the_compromises_are_listed(compromised):
