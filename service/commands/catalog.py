@@ -13,22 +13,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..auth.principal import OPERATOR
-from ..errors import ChengnuoError, FileTooLarge, InvalidData, NotFound
+from ..errors import InvalidData
 from ..registry.catalog import CatalogItemRecord
 from .common import (
-    EXIT_FAILED,
     EXIT_INVALID,
     EXIT_OK,
+    guarded,
     operator_services,
     print_json,
     progress_bar,
     read_json,
-    report_error,
 )
 
 PROGRESS_FROM = 50  # rows; a shorter import finishes before a bar would help
@@ -37,17 +35,6 @@ PROGRESS_FROM = 50  # rows; a shorter import finishes before a bar would help
 def _record(record: CatalogItemRecord) -> dict[str, Any]:
     return {"id": record.id, "agency": record.agency, "kind": record.kind, "name": record.name, "version": record.version,
             "updated_at": record.updated_at, "updated_by": record.updated_by, "retired_at": record.retired_at, "data": dict(record.data)}
-
-
-def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except ChengnuoError as exc:
-            report_error(exc)
-            return EXIT_INVALID if isinstance(exc, (InvalidData, NotFound, FileTooLarge)) else EXIT_FAILED
-
-    return run
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -149,40 +136,40 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     listing = commands.add_parser("list", help="the current items")
     listing.add_argument("--agency", help="one agency (default: every agency)")
     listing.add_argument("--include-retired", action="store_true", help="also the retired items")
-    listing.set_defaults(func=_guarded(cmd_list))
+    listing.set_defaults(func=guarded(cmd_list))
 
     show = commands.add_parser("show", help="one item and its version history")
     show.add_argument("item_id")
     show.add_argument("--version", type=int, help="an earlier version")
-    show.set_defaults(func=_guarded(cmd_show))
+    show.set_defaults(func=guarded(cmd_show))
 
     add = commands.add_parser("add", help="add an item (its data as JSON, the fields of GET /api/v1/catalog/items/{id} → data)")
     add.add_argument("--agency", help="the agency (default: the configured default)")
     add.add_argument("--data", required=True, help="the item as a JSON file (- for standard input)")
-    add.set_defaults(func=_guarded(cmd_add))
+    add.set_defaults(func=guarded(cmd_add))
 
     edit = commands.add_parser("edit", help="edit an item: a new version")
     edit.add_argument("item_id")
     edit.add_argument("--data", required=True, help="the whole item as a JSON file (- for standard input)")
     edit.add_argument("--version", type=int, help="the version the edit starts from (refused if it changed since)")
-    edit.set_defaults(func=_guarded(cmd_edit))
+    edit.set_defaults(func=guarded(cmd_edit))
 
     retire = commands.add_parser("retire", help="retire an item (its versions stay readable)")
     retire.add_argument("item_id")
-    retire.set_defaults(func=_guarded(cmd_retire))
+    retire.set_defaults(func=guarded(cmd_retire))
 
     imports = commands.add_parser("import", help="import items from CSV or XLSX (exit 2 when a row is refused; the others go in)")
     imports.add_argument("file")
     imports.add_argument("--agency", help="the agency (default: the configured default)")
     imports.add_argument("--dry-run", action="store_true", help="only report what would happen")
-    imports.set_defaults(func=_guarded(cmd_import))
+    imports.set_defaults(func=guarded(cmd_import))
 
     template = commands.add_parser("template", help="write the import template")
     template.add_argument("--format", required=True, choices=["csv", "xlsx"])
     template.add_argument("--out", required=True)
-    template.set_defaults(func=_guarded(cmd_template))
+    template.set_defaults(func=guarded(cmd_template))
 
     printing = commands.add_parser("print", help="issue the 证明事项目录 (item-catalog form) from the agency's proof items")
     printing.add_argument("--agency", required=True)
     printing.add_argument("--out", required=True, help="where to write the PDF")
-    printing.set_defaults(func=_guarded(cmd_print))
+    printing.set_defaults(func=guarded(cmd_print))

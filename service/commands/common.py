@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..config import load_settings
-from ..errors import ChengnuoError, InvalidData
+from ..errors import ChengnuoError, FileTooLarge, InvalidData, NotFound, UnsafeTemplate
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+_BAD_INPUT = (InvalidData, NotFound, FileTooLarge, UnsafeTemplate)  # the caller's to fix: exit 2, not 1
+
+
+def guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``command`` with a ChengnuoError reported in both languages on stderr: exit 2 for bad input, else 1."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except ChengnuoError as exc:
+            report_error(exc)
+            return EXIT_INVALID if isinstance(exc, _BAD_INPUT) else EXIT_FAILED
+
+    return run
 
 
 def print_json(value: Any) -> None:

@@ -14,33 +14,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..auth.principal import OPERATOR
-from ..errors import ChengnuoError, FileTooLarge, InvalidData, NotFound, UnsafeTemplate
+from ..errors import InvalidData
 from ..registry.templates import TemplateUpload, TemplateVersion
 from .common import (
-    EXIT_FAILED,
-    EXIT_INVALID,
     EXIT_OK,
+    guarded,
     operator_services,
     print_json,
     read_json,
-    report_error,
 )
-
-
-def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except ChengnuoError as exc:
-            report_error(exc)
-            return EXIT_INVALID if isinstance(exc, (InvalidData, NotFound, FileTooLarge, UnsafeTemplate)) else EXIT_FAILED
-
-    return run
 
 
 def _version(version: TemplateVersion) -> dict[str, Any]:
@@ -125,13 +111,13 @@ def register(templates: argparse._SubParsersAction) -> None:  # type: ignore[typ
     download.add_argument("--version", type=int, help="a version (0: the built-in template; default: the one in use)")
     download.add_argument("--out", required=True, help="where to write the DOCX")
     download.add_argument("--field-sheet", help="also write the field sheet (DOCX) here")
-    download.set_defaults(func=_guarded(cmd_download))
+    download.set_defaults(func=guarded(cmd_download))
 
     upload = templates.add_parser("upload", help="upload an edited template to be checked (exit 2 with every problem when refused)")
     upload.add_argument("form")
     upload.add_argument("file")
     upload.add_argument("--agency", help="the agency (default: the configured default)")
-    upload.set_defaults(func=_guarded(cmd_upload))
+    upload.set_defaults(func=guarded(cmd_upload))
 
     preview = templates.add_parser("preview", help="an upload as a marked 样稿 PDF, with the seal and signature spots drawn")
     preview.add_argument("form")
@@ -139,21 +125,21 @@ def register(templates: argparse._SubParsersAction) -> None:  # type: ignore[typ
     preview.add_argument("--out", required=True, help="where to write the PDF")
     preview.add_argument("--data", help="the form's data as JSON (default: the form's sample)")
     preview.add_argument("--current", action="store_true", help="the upload's agency's template in use instead, to compare")
-    preview.set_defaults(func=_guarded(cmd_preview))
+    preview.set_defaults(func=guarded(cmd_preview))
 
     publish = templates.add_parser("publish", help="publish an upload as the agency's next version (audited)")
     publish.add_argument("form")
     publish.add_argument("upload_id")
     publish.add_argument("--acknowledge-warnings", action="store_true", help="accept the check's warnings (removed fixed sentences)")
-    publish.set_defaults(func=_guarded(cmd_publish))
+    publish.set_defaults(func=guarded(cmd_publish))
 
     versions = templates.add_parser("versions", help="an agency's versions of a form's template, newest first, with who and when")
     versions.add_argument("form")
     versions.add_argument("--agency", help="the agency (default: the configured default)")
-    versions.set_defaults(func=_guarded(cmd_versions))
+    versions.set_defaults(func=guarded(cmd_versions))
 
     rollback = templates.add_parser("rollback", help="a new version with an earlier one's content (audited)")
     rollback.add_argument("form")
     rollback.add_argument("--agency", help="the agency (default: the configured default)")
     rollback.add_argument("--to", type=int, required=True, help="the version to restore (0: the built-in template)")
-    rollback.set_defaults(func=_guarded(cmd_rollback))
+    rollback.set_defaults(func=guarded(cmd_rollback))
