@@ -82,6 +82,22 @@ def authorize_void(principal: Principal, document_id: str, agency_id: str, form_
         raise Forbidden("只有主管人员可以作废文书", "only a supervisor can void documents")
 
 
+MANAGERS = ("supervisor", "admin", "operator")  # who maintains what an agency keeps itself: its catalogue, its templates
+
+
+def authorize_manage(principal: Principal, agency_id: str, *, what: tuple[str, str], key_may: tuple[str, str], key_code: str) -> None:
+    """A supervisor of ``agency_id``, an administrator or the operator, signed in; never an API key. ``what``: what is
+    maintained (事项目录 / the item catalogue); ``key_may``: what a key may do with it instead (读取 / read). Raises Forbidden."""
+    zh, en = what
+    if principal.kind == "key":
+        raise Forbidden(f"API 密钥只能{key_may[0]}{zh}；维护{zh}须由主管人员或管理员登录后操作",
+                        f"an API key only {key_may[1]} {en}; a supervisor or administrator signs in to maintain it", code=key_code)
+    if principal.role not in MANAGERS:
+        raise Forbidden(f"只有主管人员和管理员可以维护{zh}", f"only supervisors and administrators maintain {en}")
+    if not principal.acts_for(agency_id):
+        raise Forbidden(f"无权维护行政机关 {agency_id} 的{zh}", f"not allowed to maintain {en} of agency {agency_id}")
+
+
 def authorize_admin(principal: Principal) -> None:
     if principal.role not in ("admin", "operator"):
         raise Forbidden("只有管理员可以管理用户和密钥", "only an administrator can manage users and keys")

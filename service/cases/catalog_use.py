@@ -12,13 +12,12 @@ from typing import Any
 from marshmallow import ValidationError
 
 from ..auth.principal import Principal
-from ..errors import Forbidden, InvalidData, NotFound
+from ..auth.principal import authorize_manage as manage
+from ..errors import InvalidData, NotFound
 from ..forms.fields import flatten_errors
 from ..registry.catalog import CatalogItemRecord
 from ..runtime import Services
 from .catalogue import CatalogItemSchema
-
-MANAGERS = ("supervisor", "admin", "operator")
 
 
 def load_item(raw: Any) -> dict[str, Any]:
@@ -41,14 +40,7 @@ def _hidden(item_id: str) -> NotFound:
 
 def authorize_manage(principal: Principal, agency_id: str) -> None:
     """Raises Forbidden."""
-    if principal.kind == "key":
-        raise Forbidden("API 密钥只能读取事项目录；维护目录须由主管人员或管理员登录后操作",
-                        "an API key only reads the item catalogue; a supervisor or administrator signs in to manage it",
-                        code="catalog_read_only")
-    if principal.role not in MANAGERS:
-        raise Forbidden("只有主管人员和管理员可以维护事项目录", "only supervisors and administrators manage the item catalogue")
-    if not principal.acts_for(agency_id):
-        raise Forbidden(f"无权维护行政机关 {agency_id} 的事项目录", f"not allowed to manage the catalogue of agency {agency_id}")
+    manage(principal, agency_id, what=("事项目录", "the item catalogue"), key_may=("读取", "reads"), key_code="catalog_read_only")
 
 
 def _readable(principal: Principal, record: CatalogItemRecord) -> CatalogItemRecord:

@@ -16,6 +16,7 @@ from flask import (
 )
 
 from ..auth.http import csrf_token
+from ..auth.principal import MANAGERS
 from ..cases import catalog_import, catalog_print, catalog_use
 from ..cases.catalogue import KINDS, METHODS, CatalogItemSchema, basis_text
 from ..errors import ChengnuoError, InvalidData
@@ -36,7 +37,7 @@ def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     principal = _principal()
     agencies = [a for a in services().agencies.by_id.values() if principal.acts_for(a.id)]
     return render_template(template, principal=principal, csrf_token=csrf_token(), agencies=agencies,
-                           manages=principal.role in catalog_use.MANAGERS, kinds=KINDS, methods=METHODS, **context), status
+                           manages=principal.role in MANAGERS, kinds=KINDS, methods=METHODS, **context), status
 
 
 def _agency(value: str | None = None) -> str:
@@ -87,7 +88,7 @@ def template(kind: str) -> Response:
 def _item_page(record: CatalogItemRecord, status: int = 200, *, values: dict[str, str] | None = None,
                errors: dict[str, list[str]] | None = None, message: ChengnuoError | None = None, **context: Any) -> tuple[str, int]:
     current = services().catalog.get(record.id)
-    editable = _principal().role in catalog_use.MANAGERS and current.retired_at is None and record.version == current.version
+    editable = _principal().role in MANAGERS and current.retired_at is None and record.version == current.version
     return _page("catalog_item.html", status, record=record, current=current, basis=basis_text(record.data),
                  history=services().catalog.history(record.id), editable=editable, message=message,
                  **_form_context(values if values is not None else formbuilder.flatten(dict(record.data)), errors or {}), **context)
