@@ -1,5 +1,6 @@
-"""The development PKI's SM2 side: an SM2 root CA and one SM2 signing certificate per agency marked
-``algorithm = "sm2"``, and the root's CRL — beside the RSA PKI of ``pki.yml``, which it leaves untouched.
+"""The development PKI's SM2 side: an SM2 root CA, one SM2 signing certificate per agency marked
+``algorithm = "sm2"``, the seal maker (制章者) that signs agencies' electronic seals (GB/T 38540 ``SESeal``,
+``service/gm/eseal.py``), and the root's CRL — beside the RSA PKI of ``pki.yml``, which it leaves untouched.
 
 Certomancer cannot sign with SM2 and tongsuopy 1.0.1 has no X.509 builder, so the certificates and the CRL are
 declared here with asn1crypto and signed with tongsuopy (SM2 with SM3, GM/T 0009's default distinguishing ID), as
@@ -27,6 +28,7 @@ from service.signing.paths import PkiPaths
 
 CRL_PATH = "/chengnuo-dev/sm2/crls/sm2-root.crl"
 ROOT_NAME = "Chengnuo Development SM2 Root CA"
+SEAL_MAKER_NAME = "Chengnuo Development Seal Maker"
 ORGANISATION = "Chengnuo Development PKI"
 ROOT_VALIDITY = (dt.datetime(2020, 1, 1, tzinfo=dt.UTC), dt.datetime(2040, 1, 1, tzinfo=dt.UTC))
 AGENCY_VALIDITY = (dt.datetime(2025, 1, 1, tzinfo=dt.UTC), dt.datetime(2035, 1, 1, tzinfo=dt.UTC))
@@ -109,6 +111,24 @@ def agency_certificate(agency_id: str, name: str, public: keys.PublicKeyInfo, ro
     return _sign_cert(tbs, root_key)
 
 
+def seal_maker_certificate(public: keys.PublicKeyInfo, root: x509.Certificate,
+                           root_key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    """The seal maker's certificate (制章者证书): an end-entity SM2 certificate under the SM2 root, for signing seals."""
+    tbs = x509.TbsCertificate({
+        "version": "v3", "serial_number": agency_serial("seal-maker"), "signature": _SM2_SM3, "issuer": root.subject,
+        "subject": _name(SEAL_MAKER_NAME, ORGANISATION),
+        "validity": {"not_before": x509.Time({"utc_time": AGENCY_VALIDITY[0]}), "not_after": x509.Time({"utc_time": AGENCY_VALIDITY[1]})},
+        "subject_public_key_info": public,
+        "extensions": [
+            _ext("basic_constraints", {"ca": False}, critical=True),
+            _ext("key_usage", {"digital_signature", "non_repudiation"}, critical=True),
+            _ext("key_identifier", _key_id(public)),
+            _ext("authority_key_identifier", {"key_identifier": root.key_identifier}),
+        ],
+    })
+    return _sign_cert(tbs, root_key)
+
+
 def root_crl(root: x509.Certificate, root_key: ec.EllipticCurvePrivateKey, now: dt.datetime, number: int) -> crl.CertificateList:
     """The SM2 root's CRL as of ``now``: nothing revoked, the next one due a week later."""
     tbs = crl.TbsCertList({
@@ -165,4 +185,26 @@ def materialise(paths: PkiPaths, url: str, agencies: dict[str, str], passphrase:
             cert_path.parent.mkdir(parents=True, exist_ok=True)
             cert_path.write_bytes(pem.armor("CERTIFICATE", cert.dump()) + pem.armor("CERTIFICATE", root.dump()))
             created.append(f"SM2 signing certificate of {name} ({agency_id})")
+    created += _materialise_seal_maker(paths, root, root_key, passphrase, write_private)
+    return created
+
+
+def _materialise_seal_maker(paths: PkiPaths, root: x509.Certificate, root_key: ec.EllipticCurvePrivateKey, passphrase: bytes,
+                            write_private) -> list[str]:
+    """The seal maker's key and certificate (with the SM2 root after it), kept when present and still matching."""
+    created: list[str] = []
+    if not paths.seal_maker_key.exists():
+        write_private(paths.seal_maker_key, key_pem(new_key(), passphrase))
+        created.append("key seal-maker (sm2)")
+    public = public_info(load_key(paths.seal_maker_key, passphrase))
+    try:
+        certs = [x509.Certificate.load(der) for _, _, der in pem.unarmor(paths.seal_maker_cert.read_bytes(), multiple=True)]
+        current = (certs[0].public_key.dump() == public.dump() and certs[0].issuer == root.subject
+                   and [c.dump() for c in certs[1:]] == [root.dump()])
+    except (OSError, ValueError, IndexError):
+        current = False
+    if not current:
+        cert = seal_maker_certificate(public, root, root_key)
+        paths.seal_maker_cert.write_bytes(pem.armor("CERTIFICATE", cert.dump()) + pem.armor("CERTIFICATE", root.dump()))
+        created.append("SM2 seal maker certificate (制章者)")
     return created

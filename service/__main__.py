@@ -15,6 +15,7 @@ functions as the HTTP API.
     forms
     catalog …  (commands/catalog.py) · case …  (commands/cases.py)
     ltv renew [--within-days N] [--limit N] [--dry-run]  (commands/ltv.py)
+    seal make AGENCY [--image PNG] [--valid-days N] [--out FILE.esl] · seal verify FILE.esl  (commands/seals.py)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .commands import cases as case_commands
 from .commands import catalog as catalog_commands
 from .commands import credit as credit_commands
 from .commands import ltv as ltv_commands
+from .commands import seals as seal_commands
 from .commands import signing_keys as signing_key_commands
 from .commands import statistics as statistics_commands
 from .commands import templates as template_commands
@@ -429,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     statistics_commands.register(sub)
     batch_commands.register(sub)
     ltv_commands.register(sub)
+    seal_commands.register(sub)
     return parser
 
 

@@ -61,6 +61,7 @@ class Agency:
     passphrase_file: Path | None = None
     passphrase_env: str | None = None  # name of the environment variable holding the passphrase
     seal_image: Path | None = None  # own seal (PNG, transparent background); default: drawn from the name
+    seal_file: Path | None = None  # own electronic seal (GB/T 38540 SESeal, .esl): its picture is the seal drawn
     token: TokenKey | None = None  # own key on a PKCS#11 token instead of a PKCS#12 file
     algorithm: str = "rsa"  # rsa | sm2 (ALGORITHMS)
     gm_oids: bool = False  # SM2 only: GM/T 0010 content types and signature algorithm in the CMS container
@@ -248,13 +249,16 @@ def load_agencies(path: Path) -> Agencies:
             except (KeyError, IndexError, ValueError) as exc:
                 raise _bad(path, f"机关 {agency_id} 的 {kind} 文号格式无效", f"agency {agency_id}: bad {kind} number format ({exc})") from None
         paths: dict[str, Path | None] = {}
-        for key in ("pkcs12", "passphrase_file", "seal_image"):
+        for key in ("pkcs12", "passphrase_file", "seal_image", "seal_file"):
             value = entry.get(key)
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise _bad(path, f"机关 {agency_id} 的 {key} 应为文件路径", f"agency {agency_id}: {key} must be a file path")
             paths[key] = (path.parent / value).resolve() if value else None
         if paths["seal_image"] is not None and not paths["seal_image"].is_file():
             raise _bad(path, f"机关 {agency_id} 的印章图片不存在", f"agency {agency_id}: seal image {paths['seal_image']} does not exist")
+        if paths["seal_file"] is not None and paths["seal_image"] is not None:
+            raise _bad(path, f"机关 {agency_id} 不能同时配置 seal_image 和 seal_file（电子印章自带印章图片）",
+                       f"agency {agency_id}: seal_image and seal_file exclude each other (the electronic seal carries its picture)")
         passphrase_env = entry.get("passphrase_env")
         agencies[agency_id] = Agency(
             agency_id,
@@ -264,6 +268,7 @@ def load_agencies(path: Path) -> Agencies:
             passphrase_file=paths["passphrase_file"],
             passphrase_env=passphrase_env if isinstance(passphrase_env, str) and passphrase_env else None,
             seal_image=paths["seal_image"],
+            seal_file=paths["seal_file"],
             token=_token_key(path, agency_id, entry),
             **_sm2_settings(path, agency_id, entry),  # type: ignore[arg-type]
         )

@@ -18,6 +18,7 @@
     ├── ServiceBusy                    every verification worker busy and the queue full              → 503
     ├── StorageUnavailable             the file store (folder, database, S3) cannot be reached         → 503
     ├── StoredFileCorrupt              stored bytes whose SHA-256 is not the registered one; never served → 500
+    ├── UnusableSeal                   bytes that are not a GB/T 38540 SESeal at all (gm/eseal.py)      → 422
     ├── PipelineError                  a stage failed; the drawn number is voided with the reason
     │   ├── TemplateError              a DOCX template cannot be rendered                              → 500
     │   ├── ConversionError            LibreOffice failed on the document                              → 502
@@ -28,6 +29,7 @@
     │       │   ├── SigningTokenUnavailable  … on a PKCS#11 token: absent, locked, PIN refused           → 503
     │       │   └── SigningKeyCompromised    … reported compromised (key compromise): a new key is needed → 503
     │       ├── SigningServerUnavailable  an SM2 signing server: no answer in time, refused, a bad signature → 503
+    │       ├── SealExpired            the agency's electronic seal (SESeal) is outside its validity window → 503
     │       ├── TimestampUnavailable   the TSA did not give a timestamp                                 → 503
     │       └── RevocationUnavailable  a CRL or OCSP responder of the chain did not answer (PAdES B-LT)   → 503
     └── ConfigurationError             settings or agency file unusable (raised at start)
@@ -175,6 +177,12 @@ class StoredFileCorrupt(ChengnuoError):
     code = "stored_file_corrupt"
 
 
+class UnusableSeal(ChengnuoError):
+    """Bytes that do not decode as a GB/T 38540 ``SESeal`` (version 4): nothing in them can be checked."""
+
+    code = "unusable_seal"
+
+
 class PipelineError(ChengnuoError):
     """A stage of issuing failed after a number was drawn: the number is kept, voided, with this reason."""
 
@@ -227,6 +235,13 @@ class SigningServerUnavailable(SigningError):
     the credentials, or answered something that is not a valid signature by the agency's key."""
 
     code = "signing_server_unavailable"
+
+
+class SealExpired(SigningError):
+    """The agency's electronic seal (``seal_file``, a GB/T 38540 SESeal) is not valid at the service's time: expired,
+    or not yet valid. Nothing is sealed with it: 503, as a new seal file (and a restart) brings the agency back."""
+
+    code = "seal_expired"
 
 
 class TimestampUnavailable(SigningError):

@@ -35,6 +35,7 @@ from .registry.signing_links import SigningLinks
 from .registry.templates import TemplateStore
 from .registry.webhooks import WebhookStore
 from .rendering.docx_render import DocxRenderer
+from .signing.agency_seals import AgencySeals
 from .signing.certify import DocumentSigner
 from .signing.health import SigningHealth
 from .signing.issuance import PersonsCA, id_hash_key
@@ -184,6 +185,7 @@ def build_services(
     engine = make_engine(settings.database)
     compromises = CompromiseStore(engine)
     keys = KeyStore(settings.certs_dir, compromised=compromises.find)
+    seals = AgencySeals.load(agencies.by_id.values(), lambda: load_trust_roots(settings.trust_root_files), clock())
     revocation = revocation_source(settings, agencies)
     converter = converter or ConverterPool(pool_settings(settings), workdir=None)
     cases = CaseStore(engine)
@@ -203,8 +205,8 @@ def build_services(
         keys=keys,
         compromises=compromises,
         persons=persons_ca(settings),
-        signer=DocumentSigner(keys, timestamps.timestamper, revocation),
-        signing_health=SigningHealth(keys, timestamps, development_tsas),
+        signer=DocumentSigner(keys, timestamps.timestamper, revocation, seals=seals, clock=clock),
+        signing_health=SigningHealth(keys, timestamps, development_tsas, seals=seals, clock=clock),
         timestamps=timestamps,
         revocation=revocation,
         development_tsas=development_tsas,

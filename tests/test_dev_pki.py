@@ -55,6 +55,20 @@ def test_an_sm2_agency_gets_an_sm2_certificate_from_the_sm2_root(pki: Path):
     assert oct(paths.sm2_agency_key(agency.id).stat().st_mode & 0o777) == "0o600"
 
 
+def test_the_seal_maker_gets_an_sm2_signing_certificate_from_the_sm2_root(pki: Path):
+    import service.gm  # noqa: F401 - the SM2 OIDs
+    from devpki.sm2 import SEAL_MAKER_NAME
+    from service.gm import sm2
+
+    paths = PkiPaths(pki)
+    root = x509.Certificate.load(pem.unarmor(paths.sm2_root_cert.read_bytes())[2])
+    cert, chained_root = [x509.Certificate.load(der) for _, _, der in pem.unarmor(paths.seal_maker_cert.read_bytes(), multiple=True)]
+    assert chained_root.dump() == root.dump() and cert.issuer == root.subject and cert.subject.native["common_name"] == SEAL_MAKER_NAME
+    assert sm2.is_sm2_key(cert.public_key) and not cert.ca and cert.key_usage_value.native == {"digital_signature", "non_repudiation"}
+    assert sm2.verify(root.public_key, cert.signature, cert["tbs_certificate"].dump())
+    assert oct(paths.seal_maker_key.stat().st_mode & 0o777) == "0o600"
+
+
 def test_init_pki_keeps_what_exists_and_adds_a_new_agency(tmp_path: Path):
     first = init_pki(tmp_path, [Agency("a-one", "一号机关")])
     assert "signing certificate of 一号机关 (a-one)" in first and "root CA certificate" in first

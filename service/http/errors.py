@@ -29,6 +29,7 @@ from ..errors import (
     PdfTooLarge,
     PipelineError,
     RevocationUnavailable,
+    SealExpired,
     ServiceBusy,
     SigningKeyCompromised,
     SigningServerUnavailable,
@@ -41,6 +42,7 @@ from ..errors import (
     Unauthorized,
     UnsafeTemplate,
     UnusablePdf,
+    UnusableSeal,
     bilingual,
 )
 
@@ -51,6 +53,7 @@ STATUS: tuple[tuple[type[ChengnuoError], int], ...] = (
     (InvalidRequest, 400),
     (InvalidData, 422),
     (UnusablePdf, 422),
+    (UnusableSeal, 422),
     (UnsafeTemplate, 422),
     (TemplateRenderLimit, 422),
     (PdfTooLarge, 413),
@@ -70,6 +73,7 @@ STATUS: tuple[tuple[type[ChengnuoError], int], ...] = (
     (SigningTokenUnavailable, 503),
     (SigningKeyCompromised, 503),
     (SigningServerUnavailable, 503),
+    (SealExpired, 503),
     (ConversionTimeout, 504),
     (ConversionError, 502),
     (TemplateError, 500),

@@ -11,6 +11,7 @@ validate every signature and timestamp in it embedded.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import io
 import logging
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from ..agencies import Agency
 from ..errors import SigningError, TimestampUnavailable
 from ..forms import FormSpec
 from . import spots
+from .agency_seals import AgencySeals
 from .cross_seal import CrossPageSeal
 from .keys import KeyStore
 from .revocation import RevocationSource
@@ -54,17 +56,23 @@ class SignatureRequest:
 
 
 class DocumentSigner:
-    def __init__(self, keys: KeyStore, timestamper: Callable[[], TimeStamper], revocation: RevocationSource) -> None:
+    def __init__(self, keys: KeyStore, timestamper: Callable[[], TimeStamper], revocation: RevocationSource, *,
+                 seals: AgencySeals | None = None, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.keys = keys
         self.timestamper = timestamper
         self.revocation = revocation
+        self.seals = seals or AgencySeals()
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self._seals: dict[str, EncodedImage] = {}
         self._calibrations: dict[tuple[str, str], spots.Calibration] = {}
         self.cross_seal = CrossPageSeal()
 
-    @staticmethod
-    def seal_picture(agency: Agency) -> bytes:
-        """The agency's seal image: its own file, or drawn from its name. Raises OSError."""
+    def seal_picture(self, agency: Agency) -> bytes:
+        """The agency's seal image: its electronic seal's picture (``seal_file``), its own image file, or drawn from its
+        name. Raises OSError."""
+        picture = self.seals.picture(agency)
+        if picture is not None:
+            return picture
         return agency.seal_image.read_bytes() if agency.seal_image else seal_png(agency.name)
 
     def seal_style(self, agency: Agency) -> StaticStampStyle:
@@ -105,9 +113,10 @@ class DocumentSigner:
         return found, (len(page_list) - 1, width, height)
 
     def sign(self, pdf: bytes, request: SignatureRequest) -> bytes:
-        """The certified PDF, PAdES B-LTA. Raises SigningKeyUnavailable, TimestampUnavailable, RevocationUnavailable
-        or SigningError."""
+        """The certified PDF, PAdES B-LTA. Raises SealExpired (the agency's electronic seal is not valid now),
+        SigningKeyUnavailable, TimestampUnavailable, RevocationUnavailable or SigningError."""
         spec, agency = request.spec, request.agency
+        self.seals.check(agency, self.clock())
         signer = self.keys.signer(agency)
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
         found, last = self.locate_labels(pdf, writer.prev, spec)

@@ -1,12 +1,13 @@
 """Can the service sign right now? Every agency's key loads (a token answers and holds its key, an SM2 signing server's
-secret is set), each named with its algorithm, and the TSA answers with a timestamp — and is that timestamp worth anything: a development TSA's is said to be one."""
+secret is set), each named with its algorithm; an agency's electronic seal, if it has one, is in its validity window; and the TSA answers with a timestamp — and is that timestamp worth anything: a development TSA's is said to be one."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from asn1crypto import cms
@@ -14,6 +15,7 @@ from pyhanko.sign.general import extract_certificate_info
 
 from ..agencies import Agency
 from ..errors import ChengnuoError
+from .agency_seals import AgencySeals
 from .keys import KeyStore
 from .sync import run_sync
 from .timestamps import DEVELOPMENT_NOTE, TimestampSource
@@ -27,8 +29,11 @@ def _tsa_fingerprint(token: cms.ContentInfo) -> str:
 class SigningHealth:
     """Probes keys and the TSA; remembers the answer for ``ttl`` seconds so /healthz stays cheap."""
 
-    def __init__(self, keys: KeyStore, timestamps: TimestampSource, development_tsas: frozenset[str], ttl: float = 30.0) -> None:
+    def __init__(self, keys: KeyStore, timestamps: TimestampSource, development_tsas: frozenset[str], ttl: float = 30.0, *,
+                 seals: AgencySeals | None = None, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.keys = keys
+        self.seals = seals or AgencySeals()
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.timestamps = timestamps
         self.development_tsas = development_tsas
         self.ttl = ttl
@@ -40,14 +45,19 @@ class SigningHealth:
             if self._cached and time.monotonic() - self._cached[0] < self.ttl:
                 return self._cached[1]
         keys: dict[str, Any] = {}
+        seals: dict[str, Any] = {}
+        now = self.clock()
         for agency in agencies:
+            seal = self.seals.status(agency, now)
+            if seal is not None:  # an electronic seal outside its window: the agency signs nothing
+                seals[agency.id] = seal
             try:
                 self.keys.check(agency)
                 keys[agency.id] = {"ok": True, "algorithm": self.keys.algorithm(agency)}
             except ChengnuoError as exc:  # the configured family (rsa | sm2): the key itself could not be read
                 keys[agency.id] = {"ok": False, "algorithm": agency.algorithm, "error": exc.message}
-        result = {"ok": False, "keys": keys, "timestamp": self._probe_tsa()}
-        result["ok"] = all(k["ok"] for k in keys.values()) and result["timestamp"]["ok"]
+        result = {"ok": False, "keys": keys, "timestamp": self._probe_tsa(), **({"seals": seals} if seals else {})}
+        result["ok"] = all(k["ok"] for k in [*keys.values(), *seals.values()]) and result["timestamp"]["ok"]
         with self._lock:
             self._cached = (time.monotonic(), result)
         return result

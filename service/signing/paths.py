@@ -10,6 +10,8 @@ the agencies' PKCS#12 files, the passphrase and the development TSA's certificat
     certs/persons-ca.p12           the CA that issues staff and event certificates at run time
     certs/sm2-root-ca.pem          the SM2 root CA (国密), a trust anchor beside root-ca.pem
     certs/agencies/<id>.sm2.pem    an SM2 agency's certificate and the SM2 root (its key: private/sm2/)
+    certs/seal-maker.sm2.pem       the development seal maker (制章者, GB/T 38540) and the SM2 root (its key: private/sm2/)
+    certs/seals/<id>.esl           an agency's electronic seal (SESeal), as ``python -m service seal make`` writes it
     certs/private/                 the declaration's keys and the passphrase (mode 0700; never in git, logs or responses)
 
 A deployment points the service at its own PKCS#12 files and trust roots instead (``agencies.toml``
@@ -82,6 +84,17 @@ class PkiPaths:
 
     def sm2_agency_key(self, agency_id: str) -> Path:
         return self.private / "sm2" / f"{agency_id}.key.pem"
+
+    @property
+    def seal_maker_cert(self) -> Path:
+        return self.root / "seal-maker.sm2.pem"
+
+    @property
+    def seal_maker_key(self) -> Path:
+        return self.private / "sm2" / "seal-maker.key.pem"
+
+    def seal(self, agency_id: str) -> Path:
+        return self.root / "seals" / f"{agency_id}.esl"
 
 
 def read_passphrase(path: Path) -> bytes:
