@@ -144,6 +144,8 @@ def test_a_commitment_letter_is_signed_through_the_token_and_pdfsig_trusts_it(on
     assert report["Signer Certificate Common Name"] == AGENCY and report["whole document"] is False
     status = sigcheck.signatures(pdf, pki / "root-ca.pem")["agency"]
     assert status.bottom_line and status.timestamp_validity is not None and status.timestamp_validity.trusted
+    lta = sigcheck.ades_lta(pdf, pki / "root-ca.pem")  # pyHanko's own PAdES-LTA validation, offline
+    assert lta.ades_subindic.status.name == "PASSED" and lta.oldest_evidence_record_timestamp is not None, lta.ades_subindic
     # the same container as a PKCS#12 key gives (tests/test_signing.py)
     info = PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0].signer_info
     assert sorted(a["type"].native for a in info["signed_attrs"]) == ["content_type", "message_digest", "signing_certificate_v2"]
