@@ -5,6 +5,7 @@ LibreOffice, real signing, real HTTP through the Flask test client."""
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 
 import pymupdf
@@ -151,6 +152,21 @@ def test_a_misspelt_placeholder_is_refused_by_its_line_and_nothing_is_published(
     assert "applicant.nmae" in problem and "第 6 段" in problem
     assert li.get(TEMPLATES, query_string={"agency": "jc-justice"}).json["versions"] == []
     assert [e.outcome for e in services.audit.entries(action="template.upload")] == ["refused"]
+
+
+def test_a_template_that_renders_for_too_long_or_too_much_is_stopped_and_refused(li, services, builtin):
+    """Rendering an agency's template is bounded: the trial render of the sample at upload runs in the bounded worker."""
+    endless = "{% for a in range(100000) %}{% for b in range(100000) %}{{ a }}{% endfor %}{% endfor %}"
+    started = time.monotonic()
+    refused = upload(li, edited_letter(builtin, add=endless))
+    assert time.monotonic() - started < 30
+    assert refused.status_code == 422 and refused.json["error"] in ("template_render_timeout", "template_render_too_large",
+                                                                    "template_render_memory"), refused.json
+    huge = "{% for a in range(100000) %}{{ applicant.name * 1000 }}{% endfor %}"
+    refused = upload(li, edited_letter(builtin, add=huge))
+    assert refused.status_code == 422 and refused.json["error"].startswith("template_render"), refused.json
+    assert li.get(TEMPLATES, query_string={"agency": "jc-justice"}).json["versions"] == []
+    assert [e.outcome for e in services.audit.entries(action="template.upload")] == ["refused", "refused"]
 
 
 def test_a_stored_upload_that_fails_the_check_now_is_not_published(li, services, builtin):

@@ -9,7 +9,7 @@ from ..errors import Conflict, InvalidData, bilingual
 from ..registry.templates import TemplateVersion
 from ..runtime import Services
 from .access import authorize_manage, target
-from .upload import check, get_upload
+from .upload import check, get_upload, trial_render
 
 
 def publish(services: Services, principal: Principal, form_id: str, upload_id: str, *, acknowledge_warnings: bool = False) -> TemplateVersion:
@@ -23,6 +23,7 @@ def publish(services: Services, principal: Principal, form_id: str, upload_id: s
                        code="upload_published")
     content = services.templates.upload_content(upload.id)
     warnings = [p for p in check(services, spec, content) if p["severity"] == "warning"]
+    trial_render(services, spec, agency, content)
     if warnings and not acknowledge_warnings:
         raise InvalidData({"acknowledge_warnings": [bilingual(f"模板删去了 {len(warnings)} 处原文固定语句，请确认后再发布",
                                                               f"the template removes {len(warnings)} fixed sentences of the "

@@ -4,11 +4,18 @@ checked against the form (``check_template_bytes``), and kept for preview and pu
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
+from ..agencies import Agency
 from ..auth.principal import Principal
-from ..errors import ChengnuoError, FileTooLarge, NotFound, TemplateRefused
+from ..errors import ChengnuoError, FileTooLarge, NotFound, TemplateError, TemplateRefused
+from ..forms import FormSpec
+from ..forms.jsonschema import sample
+from ..issuing import validate
 from ..registry.templates import TemplateUpload
+from ..rendering.context import template_context
 from ..rendering.docx_guard import inspect_docx
+from ..rendering.docx_render import TemplateSource
 from ..rendering.template_check import check_template_bytes
 from ..runtime import Services
 from .access import authorize_manage, target
@@ -29,6 +36,21 @@ def check(services: Services, spec, content: bytes) -> list[dict]:  # type: igno
     return problems
 
 
+def trial_render(services: Services, spec: FormSpec, agency: Agency, content: bytes) -> None:
+    """The form's sample rendered from ``content`` in the bounded worker (rendering only, no conversion), so that a
+    template that loops for too long, makes too large a document or fails on real data is refused when it is uploaded
+    and published, not when a clerk issues with it. Raises TemplateRenderLimit, UnsafeTemplate, TemplateRefused."""
+    today = services.now().date()
+    _, data = validate(spec.id, sample(spec), today)
+    context = template_context(spec, data, agency=agency, number="（样稿，未编号）" if spec.number_kind else None,
+                               serial="样稿 · 未登记", verify_url="样稿不可核验 / a draft cannot be verified", issued_on=today)
+    try:
+        services.renderer.render(spec.template, context, None, TemplateSource(hashlib.sha256(content).hexdigest(), lambda: content))
+    except TemplateError as exc:
+        raise TemplateRefused([{"kind": "render", "severity": "error", "location": "—", "excerpt": "", "zh": exc.zh, "en": exc.en,
+                                "code": exc.code}]) from exc
+
+
 def upload_template(services: Services, principal: Principal, agency_id: str | None, form_id: str, filename: str | None,
                     content: bytes) -> TemplateUpload:
     """Keeps a checked upload. Raises NotFound, Forbidden, FileTooLarge (413), UnsafeTemplate and TemplateRefused (422:
@@ -38,6 +60,7 @@ def upload_template(services: Services, principal: Principal, agency_id: str | N
     subject = f"template:{agency.id}/{spec.id}"
     try:
         problems = check(services, spec, content)
+        trial_render(services, spec, agency, content)
     except ChengnuoError as exc:
         services.audit.record(actor=principal.actor, action="template.upload", object=subject, outcome="refused",
                               detail={"error": exc.code, "size": len(content)})

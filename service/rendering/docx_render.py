@@ -34,6 +34,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup, escape
 
 from ..errors import TemplateError
+from .bounded import render_bounded
 from .docx_fast import QR_WIDTH, FastTemplate, Unsupported
 from .label_marks import mark_labels
 from .slim import slim_docx
@@ -133,7 +134,7 @@ class TemplateSource:
     load: Callable[[], bytes]
 
 
-SOURCES_KEPT = 32  # agency versions kept prepared in memory, least recently used dropped first
+SOURCES_KEPT = 32  # agency versions kept in memory, least recently used dropped first
 
 
 class DocxRenderer:
@@ -143,8 +144,9 @@ class DocxRenderer:
     Templates are rendered by ``docx_fast`` where it supports them; ``fast=False`` renders every one
     with docxtpl itself, the reference the fast path is tested against.
 
-    An agency's own version of a template (``TemplateSource``) is rendered the same way, with the built-in
-    template's labels; it is cached by the SHA-256 of its bytes, so a new version is a new cache entry."""
+    An agency's own version of a template (``TemplateSource``) is untrusted: docxtpl renders it in the bounded
+    worker (``bounded.py``), with the built-in template's labels; its bytes are kept by their SHA-256, so a new
+    version is a new entry."""
 
     def __init__(self, templates_dir: Path, *, fast: bool = True, labels: Mapping[str, Iterable[str]] | None = None) -> None:
         """``labels``: by template file name, the signature labels to mark for the signing stage
@@ -159,10 +161,8 @@ class DocxRenderer:
         self._prepare_lock = threading.Lock()
         self._env = make_environment(caching=True)
 
-    def template_bytes(self, name: str, source: TemplateSource | None = None) -> bytes:
-        """The template ``name`` (or the agency's version of it) as rendered: slimmed, its labels marked. Raises TemplateError."""
-        if source is not None:
-            return self._source_bytes(name, source)
+    def template_bytes(self, name: str) -> bytes:
+        """The built-in template ``name`` as rendered: slimmed, its labels marked. Raises TemplateError."""
         path = self.templates_dir / name
         try:
             mtime = path.stat().st_mtime
@@ -176,32 +176,29 @@ class DocxRenderer:
             self._cache[name] = (mtime, data)
             return data
 
-    def _source_bytes(self, name: str, source: TemplateSource) -> bytes:
-        key = _key(name, source)
+    def _source_raw(self, name: str, source: TemplateSource) -> bytes:
+        """The agency's version as uploaded, checked against its SHA-256 when first read, then kept. Raises TemplateError."""
+        key = f"{name}@{source.sha256}"
         with self._lock:
-            data = self._sources.get(key)
-            if data is not None:
+            raw = self._sources.get(key)
+            if raw is not None:
                 self._sources.move_to_end(key)
-                return data
+                return raw
         raw = source.load()
         if hashlib.sha256(raw).hexdigest() != source.sha256:
             raise TemplateError("机关模板内容与登记的哈希值不符", f"the agency's version of {name} does not match its SHA-256")
-        data = mark_labels(slim_docx(raw), self.labels.get(name, ()))
         with self._lock:
-            self._sources[key] = data
+            self._sources[key] = raw
             while len(self._sources) > SOURCES_KEPT:
-                dropped, _ = self._sources.popitem(last=False)
-                with self._prepare_lock:
-                    self._prepared.pop(dropped, None)
-        return data
+                self._sources.popitem(last=False)
+        return raw
 
-    def fast_template(self, name: str, source: TemplateSource | None = None) -> FastTemplate | None:
-        """The template prepared for ``docx_fast``, or None if only docxtpl renders it: decided once
+    def fast_template(self, name: str) -> FastTemplate | None:
+        """The built-in template prepared for ``docx_fast``, or None if only docxtpl renders it: decided once
         per version of the file. Raises jinja2.TemplateError for a template with a syntax error."""
-        data = self.template_bytes(name, source)
-        key = _key(name, source)
+        data = self.template_bytes(name)
         with self._prepare_lock:
-            prepared = self._prepared.get(key)
+            prepared = self._prepared.get(name)
             if prepared is None or prepared[0] is not data:
                 try:
                     fast: FastTemplate | None = FastTemplate(data, self._env)
@@ -210,17 +207,21 @@ class DocxRenderer:
                 except Exception as exc:  # noqa: BLE001 - docxtpl then renders it, or reports what is wrong
                     log.info("template %s is rendered by docxtpl: %s", name, exc if isinstance(exc, Unsupported) else repr(exc))
                     fast = None
-                prepared = self._prepared[key] = (data, fast)
+                prepared = self._prepared[name] = (data, fast)
             return prepared[1]
 
     def render(self, template: str, context: dict[str, Any], qr_png: bytes | None, source: TemplateSource | None = None) -> bytes:
         """Renders ``template`` (or ``source``, the agency's version of it) with ``context`` (and the QR image as
-        ``qr``); raises TemplateError."""
+        ``qr``). An agency's version is untrusted input: it renders in the bounded worker (``bounded.py``), with a
+        time, memory and size limit. Raises TemplateError, and for an agency's version TemplateRenderLimit and
+        UnsafeTemplate."""
+        if source is not None:
+            return render_bounded(self._source_raw(template, source), context, qr_png=qr_png, labels=self.labels.get(template, ()))
         try:
-            fast = self.fast_template(template, source) if self.fast else None
+            fast = self.fast_template(template) if self.fast else None
             if fast is not None:
                 return fast.render(context, qr_png)
-            document = DocxTemplate(io.BytesIO(self.template_bytes(template, source)))
+            document = DocxTemplate(io.BytesIO(self.template_bytes(template)))
             full = dict(context)
             full["qr"] = InlineImage(document, io.BytesIO(qr_png), width=QR_WIDTH) if qr_png else ""
             document.render(full, jinja_env=self._env, autoescape=True)
@@ -238,6 +239,3 @@ class DocxRenderer:
         except Exception as exc:
             raise TemplateError("表单模板无法处理", f"the template {template} cannot be processed: {type(exc).__name__}") from exc
 
-
-def _key(name: str, source: TemplateSource | None) -> str:
-    return name if source is None else f"{name}@{source.sha256}"
