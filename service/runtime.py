@@ -48,6 +48,7 @@ from .signing.timestamps import (
     timestamp_source,
 )
 from .storage import FileStore, make_store
+from .rendering import bounded
 from .verifying.sandbox import SandboxSettings, VerificationSandbox
 from .verifying.trust_roots import load_trust_roots
 from .webhooks.secretbox import SecretBox
@@ -94,6 +95,7 @@ class Services:
         self.instances.close()
         self.converter.stop()
         self.sandbox.stop()
+        bounded.stop()
         self.registry.engine.dispose()
 
 
