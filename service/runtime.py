@@ -34,6 +34,7 @@ from .registry.instances import Instances
 from .registry.signing_links import SigningLinks
 from .registry.templates import TemplateStore
 from .registry.webhooks import WebhookStore
+from .rendering import bounded
 from .rendering.docx_render import DocxRenderer
 from .signing.agency_seals import AgencySeals
 from .signing.certify import DocumentSigner
@@ -48,7 +49,6 @@ from .signing.timestamps import (
     timestamp_source,
 )
 from .storage import FileStore, make_store
-from .rendering import bounded
 from .verifying.sandbox import SandboxSettings, VerificationSandbox
 from .verifying.trust_roots import load_trust_roots
 from .webhooks.secretbox import SecretBox
