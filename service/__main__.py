@@ -156,6 +156,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     log.info("serving on http://%s:%s (data in %s)", args.host, args.port, settings.data_dir.resolve())
 
     def stop(*_: object) -> None:
+        # The requests being answered finish first (at most 10 s): closing waitress's wake-up pipe under a thread
+        # that is still answering made that thread fail with EBADF. Queued requests are cancelled.
+        server.task_dispatcher.shutdown(timeout=10)
         server.close()
 
     signal.signal(signal.SIGTERM, stop)
