@@ -31,6 +31,13 @@ SAMPLES = ROOT / "samples"
 ARTEFACTS = ROOT / "test-artifacts"
 
 
+def service_today() -> dt.date:
+    """Today where the service works (its timezone, Asia/Shanghai by default): from 16:00 UTC on, a day after UTC's."""
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo(load_settings(environ={}).timezone)).date()
+
+
 def sample(form_id: str) -> dict:
     return json.loads((SAMPLES / f"{form_id}.json").read_text(encoding="utf-8"))
 

@@ -13,6 +13,7 @@ import pytest
 from service.auth.principal import OPERATOR
 from service.cases import catalog_use, inputs, opening
 
+from .conftest import service_today
 from .test_browser import CHROMIUM, accessible, browser, live, screens, sign_in  # noqa: F401 (fixtures)
 from .test_cases import APPLICANT, item_data
 
@@ -31,7 +32,7 @@ def check(page, screens, name: str) -> None:  # noqa: F811 (screens is the fixtu
 
 def late_case(services, item_id: str) -> str:
     """A mail case received a month ago whose letter was never sent: overdue."""
-    received = (dt.date.today() - dt.timedelta(days=30)).isoformat()
+    received = (service_today() - dt.timedelta(days=30)).isoformat()
     data = inputs.parse(inputs.CaseCreateSchema, {"agency": "jc-justice", "items": [item_id], "applicant": {**APPLICANT, "name": "王建军",
                         "id_number": "140502198811230019"}, "channel": "mail", "received_on": received, "commitment_type": "proof"})
     return opening.create_case(services, OPERATOR, data).number
@@ -119,7 +120,7 @@ def test_a_case_is_opened_and_checked_without_javascript(browser, live, services
     page.get_by_role("button", name="增加一项：缺乏的材料").click()  # the server adds the row
     page.locator("#f-tolerance-missing_materials-0").fill("申请人户籍所在地民政部门出具的经济困难证明")
     page.locator("#f-tolerance-missing_materials-1").fill("申请人的收入证明")
-    page.locator("#f-tolerance-supply_by").fill((dt.date.today() + dt.timedelta(days=10)).isoformat())
+    page.locator("#f-tolerance-supply_by").fill((service_today() + dt.timedelta(days=10)).isoformat())
     page.get_by_role("button", name="受理 / Open the case").click()
     page.wait_for_url(re.compile(r"/cases/[0-9a-f-]+\?created=1$"))
     assert "容缺材料补正" in page.locator("#deadlines + table").inner_text()

@@ -13,6 +13,7 @@ from service.auth.principal import OPERATOR
 from service.cases import catalog_use
 
 from . import pdfcheck
+from .conftest import service_today
 from .test_cases import APPLICANT, item_data
 from .test_pages import signed_in
 
@@ -25,7 +26,7 @@ def item(services):
 def case_form(item_id, **changes):
     form = {"items": [item_id], "applicant.type": "person", "applicant.name": APPLICANT["name"], "applicant.id_type": APPLICANT["id_type"],
             "applicant.id_number": APPLICANT["id_number"], "applicant.phone": APPLICANT["phone"], "channel": "window",
-            "received_on": dt.date.today().isoformat(), "commitment_type": "proof", "_action": "create"}
+            "received_on": service_today().isoformat(), "commitment_type": "proof", "_action": "create"}
     return {**form, **changes}
 
 
@@ -54,7 +55,7 @@ def test_a_bad_id_number_is_shown_beside_its_field_and_nothing_is_opened(app, se
     page = client.get("/cases/new")
     assert page.status_code == 200
     html = text(page)
-    assert item.name in html and f'value="{dt.date.today().isoformat()}"' in html  # received today by default
+    assert item.name in html and f'value="{service_today().isoformat()}"' in html  # received today by default
     response = client.post("/cases/new", data={**case_form(item.id, **{"applicant.id_number": "140525197903041628"}), "csrf_token": token})
     assert response.status_code == 422
     html = text(response)
@@ -166,7 +167,7 @@ def test_the_paper_shows_what_the_case_fixes_read_only_and_issues_the_letter(app
     assert "设定证明的依据" in fixed and "《中华人民共和国法律援助法》第四十一条" in fixed and "陈秀兰" in fixed
     assert 'name="legal_basis"' not in html and 'name="applicant.name"' not in html  # read-only: not a field
     assert 'name="conditions_met.0"' in html and 'name="sign_date"' in html  # the defaults, editable
-    form = {"conditions_met.0": "本人为晋城市城区城市居民最低生活保障对象", "sign_date": dt.date.today().isoformat(),
+    form = {"conditions_met.0": "本人为晋城市城区城市居民最低生活保障对象", "sign_date": service_today().isoformat(),
             "_item": item.id, "_action": "issue", "csrf_token": token}
     issued = client.post(f"/cases/{case_id}/papers/commitment-letter", data=form)
     assert issued.status_code == 302, text(issued)
@@ -207,7 +208,7 @@ def test_a_paper_field_the_clerk_must_fill_is_refused_beside_it(app, services, i
 
 def test_the_deadlines_page_lists_the_overdue_and_the_due_soon(app, services, item):
     client, token = signed_in(app, services)
-    late = open_case(client, token, item.id, channel="mail", received_on=(dt.date.today() - dt.timedelta(days=30)).isoformat())
+    late = open_case(client, token, item.id, channel="mail", received_on=(service_today() - dt.timedelta(days=30)).isoformat())
     fresh = open_case(client, token, item.id, channel="online")
     html = text(client.get("/deadlines?within=10"))
     overdue = html[html.index('id="overdue"'):html.index('id="due-soon"')]

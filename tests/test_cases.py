@@ -12,7 +12,7 @@ from service.auth.principal import OPERATOR
 from service.cases import catalog_use, procedure
 from service.workdays import add_working_days
 
-from .conftest import keyed_client, sample
+from .conftest import keyed_client, sample, service_today
 from .test_party_signing import sign, staff
 from .test_signing_links import link_for, sign_link
 
@@ -44,7 +44,7 @@ def item(services):
 
 def open_case(client, item_id, **changes):
     body = {"agency": "jc-justice", "items": [item_id], "applicant": APPLICANT, "channel": "window",
-            "received_on": dt.date.today().isoformat(), "commitment_type": "proof", **changes}
+            "received_on": service_today().isoformat(), "commitment_type": "proof", **changes}
     response = client.post("/api/v1/cases", json=body)
     assert response.status_code == 201, response.json
     return response.json
@@ -113,7 +113,7 @@ def test_a_full_case_runs_from_the_letter_to_fulfilment(app, services, client, a
     decided = step(client, case["id"], "decision", decision="grant")
     assert decided["state"] == "decided"
     kinds = {d["kind"]: d for d in decided["deadlines"]}
-    today = dt.date.today()
+    today = service_today()
     assert kinds["verification"]["due_on"] == add_working_days(today, 10)[0].isoformat()
     assert kinds["credit_report"]["due_on"] == add_working_days(today, 7)[0].isoformat()
 
@@ -163,9 +163,9 @@ def test_an_earlier_false_commitment_found_by_the_service_refuses_commitment(app
 
 
 def test_the_overdue_list_shows_a_case_whose_assistance_reply_is_late(app, services, client, anonymous, item):
-    case = committed_case(app, services, client, anonymous, item.id, received_on=(dt.date.today() - dt.timedelta(days=40)).isoformat())
+    case = committed_case(app, services, client, anonymous, item.id, received_on=(service_today() - dt.timedelta(days=40)).isoformat())
     step(client, case["id"], "decision", decision="grant")
-    letter_date = (dt.date.today() - dt.timedelta(days=30)).isoformat()
+    letter_date = (service_today() - dt.timedelta(days=30)).isoformat()
     step(client, case["id"], "documents", 201, form="assistance-request-written", data={"letter_date": letter_date})
 
     overdue = client.get("/api/v1/deadlines?overdue=true&agency=jc-justice").json["deadlines"]
