@@ -15,6 +15,8 @@ import http.server
 import io
 import json
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,7 +43,7 @@ from service.runtime import Services, build_services
 from service.signing.paths import PkiPaths, read_passphrase
 
 from . import attacks, sigcheck
-from .conftest import keyed_client, sample
+from .conftest import ROOT, keyed_client, sample
 
 SM2_AGENCY = "jx-market-sm2"
 SM2_NAME = "郏县市场监督管理局"
@@ -403,3 +405,13 @@ def test_an_unusable_sm2_configuration_is_refused_at_start(tmp_path, entry, comp
     with pytest.raises(ConfigurationError) as refused:
         load_agencies(path)
     assert complaint in refused.value.en
+
+
+def test_content_types_other_modules_add_still_encode_after_the_registration():
+    """In a fresh process (as ``serve`` is) the registration comes before anything imports asn1crypto.tsp: the
+    development TSA's tst_info must still encode."""
+    code = ("from service.gm import oids; oids.register(); from asn1crypto import cms; "
+            "print(cms.ContentType('tst_info').dotted, cms.ContentType('signed_data').dotted)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1.2.840.113549.1.9.16.1.4", "1.2.840.113549.1.7.2"]

@@ -22,6 +22,7 @@ import threading
 
 import asn1crypto
 from asn1crypto import algos, cms, core, keys
+from asn1crypto import tsp as _tsp  # noqa: F401 - adds tst_info to ContentType: the reverse map below must know it
 
 SM3 = "1.2.156.10197.1.401"
 SM2_CURVE = "1.2.156.10197.1.301"
@@ -72,7 +73,8 @@ def register() -> None:
             algos.SignedDigestAlgorithmId._map[oid] = name
         algos.SignedDigestAlgorithmId._reverse_map = _standard_reverse(algos.SignedDigestAlgorithmId)
         keys.NamedCurve.register("sm2p256v1", SM2_CURVE, 32)
-        # aliases: read as the standard names, while the names keep encoding to the standard OIDs
+        # aliases: read as the standard names, while the names keep encoding to the standard OIDs. The reverse map is
+        # fixed here, so every module that adds a content type (asn1crypto.tsp: tst_info) is imported above.
         standard = _standard_reverse(cms.ContentType)
         cms.ContentType._map[GM_DATA] = "data"
         cms.ContentType._map[GM_SIGNED_DATA] = "signed_data"
