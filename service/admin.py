@@ -31,11 +31,13 @@ def add_user(services: Services, principal: Principal, username: str, role: str,
 
 
 def issue_staff_certificate(services: Services, user: User, password: str) -> None:
-    """Gives a clerk or supervisor their own signing certificate, its key encrypted with ``password``.
-    Raises SigningKeyUnavailable when the persons CA cannot be used."""
+    """Gives a clerk or supervisor their own signing certificate, its key encrypted with ``password``; not to one whose
+    key is on a token (``[[agencies.staff_tokens]]``). Raises SigningKeyUnavailable when the persons CA cannot be used."""
     if user.role not in STAFF or user.agency is None:
         return
     agency = services.agencies.get(user.agency)
+    if user.username in agency.staff_tokens:
+        return
     issued = services.persons.staff(name=user.display_name, username=user.username, agency_name=agency.name, password=password,
                                     now=services.now())
     services.users.set_credentials(user.id, SigningCredentials(issued.certificate, issued.encrypted_key))

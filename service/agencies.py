@@ -68,6 +68,8 @@ class Agency:
     signing_server: SigningServer | None = None  # SM2 only: the key on an HTTP signing server
     pkcs11_mechanism: int | None = None  # SM2 on a token: the vendor's mechanism (CKM_SM2 is not in PKCS#11 itself)
     pkcs11_input: str = "message"  # SM2 on a token: message (the token computes SM3 with Z_A) | digest (it signs e)
+    # staff members whose own signing key and certificate live on a PKCS#11 token: username → where
+    staff_tokens: Mapping[str, TokenKey] = field(default_factory=dict)
 
     @property
     def own_key(self) -> bool:
@@ -145,6 +147,29 @@ def _token_key(path: Path, agency_id: str, entry: Mapping[str, object]) -> Token
         pin_env=values.get("pin_env"),
         pin_file=(path.parent / values["pin_file"]).resolve() if "pin_file" in values else None,
     )
+
+
+def _staff_tokens(path: Path, agency_id: str, entry: Mapping[str, object]) -> Mapping[str, TokenKey]:
+    """``[[agencies.staff_tokens]]``: a staff member (``username``) whose own key and certificate are on a token, with the
+    same keys as an agency's (``pkcs11_module``, ``token_label``, ``key_label``, ``chain_file``, ``pin_env`` or
+    ``pin_file``). Raises ConfigurationError."""
+    raw = entry.get("staff_tokens", [])
+    if not isinstance(raw, list) or not all(isinstance(item, Mapping) for item in raw):
+        raise _bad(path, f"机关 {agency_id} 的 staff_tokens 应为表的数组（[[agencies.staff_tokens]]）",
+                   f"agency {agency_id}: staff_tokens must be an array of tables ([[agencies.staff_tokens]])")
+    found: dict[str, TokenKey] = {}
+    for item in raw:
+        username = item.get("username")
+        if not isinstance(username, str) or not username.strip():
+            raise _bad(path, f"机关 {agency_id} 的 staff_tokens 每项须有 username", f"agency {agency_id}: each staff_tokens entry needs a username")
+        if username in found:
+            raise _bad(path, f"机关 {agency_id} 的 staff_tokens 中 {username} 重复", f"agency {agency_id}: staff_tokens names {username} twice")
+        token = _token_key(path, f"{agency_id}（{username}）", {k: v for k, v in item.items() if k != "username"})
+        if token is None:
+            raise _bad(path, f"机关 {agency_id} 的 staff_tokens 中 {username} 缺少 PKCS#11 配置",
+                       f"agency {agency_id}: staff_tokens entry {username} names no PKCS#11 key")
+        found[username.strip()] = token
+    return MappingProxyType(found)
 
 
 def _signing_server(path: Path, agency_id: str, entry: Mapping[str, object]) -> SigningServer | None:
@@ -270,6 +295,7 @@ def load_agencies(path: Path) -> Agencies:
             seal_image=paths["seal_image"],
             seal_file=paths["seal_file"],
             token=_token_key(path, agency_id, entry),
+            staff_tokens=_staff_tokens(path, agency_id, entry),
             **_sm2_settings(path, agency_id, entry),  # type: ignore[arg-type]
         )
     if not agencies:

@@ -8,18 +8,21 @@ which party, how identity was checked and by whom, when, from where, and the has
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from pyhanko.sign import signers
 
 from . import admin, documents
+from .agencies import Agency
 from .auth.principal import Principal
-from .auth.users import SignInRefused
+from .auth.users import SignInRefused, User
 from .cases import papers
-from .errors import Conflict, Forbidden
+from .errors import Conflict, Forbidden, SigningError
 from .forms import get_form
 from .masking import mask_name
 from .parties import check_turn, party_of, party_states
@@ -67,27 +70,43 @@ def sign_as_staff(services: Services, principal: Principal, document_id: str, ro
         services.audit.record(actor=principal.actor, action="sign", object=f"document:{record.id}", outcome="refused",
                               detail={"party": party.role, "cause": exc.cause, "address": client.address})
         raise PasswordRefused("密码不正确，未签署", "wrong password: nothing was signed") from None
-    credentials = services.users.credentials(user.id)
-    if credentials is None:  # an account from before staff certificates, or one whose password was reset
-        admin.issue_staff_certificate(services, user, password)
-        credentials = services.users.credentials(user.id)
-    assert credentials is not None
-    certificate = x509.load_pem_x509_certificate(credentials.certificate.encode())
-    key = serialization.load_pem_private_key(credentials.encrypted_key.encode(), password.encode())
     agency = services.agencies.get(record.agency)
     before = services.files.get(record.pdf_path)
     signed = sign_field(
         before,
         PartySignature(field=party.role, name=user.display_name, reason=f"{party.label}签署（登记编号 {record.serial}）",
                        location=agency.name, picture=services.users.signature_image(user.id)),
-        pyhanko_signer(certificate, key, services.persons.chain),
+        _staff_signer(services, agency, user, password),
         services.timestamps.timestamper(),
         services.revocation,
     )
+    key_on_token = user.username in agency.staff_tokens
     return store_signature(services, record, party.role, user.display_name, "staff", before, signed, evidence={
         "signer": user.display_name, "user": user.username, "identity": "本人密码 / the signer's own password",
+        "key": "PKCS#11 令牌 / PKCS#11 token" if key_on_token else "本人证书（服务保管，以本人密码加密）/ own certificate, kept encrypted with the password",
         "checked_by": principal.actor, "address": client.address, "user_agent": client.user_agent[:300],
     })
+
+
+def _staff_signer(services: Services, agency: Agency, user: User, password: str) -> signers.Signer:
+    """The staff member's own signer: over their key on a PKCS#11 token where ``agencies.toml`` puts one
+    (``[[agencies.staff_tokens]]``), else from the certificate the service keeps for them, opened with their password.
+    Raises SigningTokenUnavailable (503) for a token that is missing, locked or refuses its PIN."""
+    token = agency.staff_tokens.get(user.username)
+    if token is not None:
+        # the token machinery keys its sessions and signers by an agency: the staff member's key is one of its own
+        holder = dataclasses.replace(agency, id=f"{agency.id}/staff:{user.username}", name=f"{agency.name} {user.display_name}",
+                                     token=token, pkcs12=None, staff_tokens={})
+        return services.keys.tokens.signer(holder)
+    credentials = services.users.credentials(user.id)
+    if credentials is None:  # an account from before staff certificates, or one whose password was reset
+        admin.issue_staff_certificate(services, user, password)
+        credentials = services.users.credentials(user.id)
+    if credentials is None:
+        raise SigningError("未能为工作人员签发签名证书", "no signing certificate could be issued for the staff member")
+    certificate = x509.load_pem_x509_certificate(credentials.certificate.encode())
+    key = serialization.load_pem_private_key(credentials.encrypted_key.encode(), password.encode())
+    return pyhanko_signer(certificate, key, services.persons.chain)
 
 
 def store_signature(services: Services, record: DocumentRecord, role: str, signer: str, kind: str, before: bytes, signed: bytes,

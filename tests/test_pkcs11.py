@@ -306,3 +306,72 @@ def test_an_sm2_mechanism_the_token_does_not_offer_answers_503_and_voids_the_num
     assert (response.status_code, response.json["error"]) == (503, "signing_key_unavailable")
     assert "cannot sign with the configured SM2 mechanism" in response.json["message"]
     assert "configured SM2 mechanism" in voided_rows(svc)[0].void_reason
+
+
+STAFF_KEY = "staff-guo"
+
+
+def test_a_staff_member_signs_with_their_own_key_on_a_token(services, settings, tmp_path, token, dev_tsa_url, monkeypatch, pki):
+    """Issue 18 part 1: staff certificates can live on a token too (``[[agencies.staff_tokens]]``). The clerk signs as
+    verifier with the key on SoftHSM2; their password still decides, and a token without its PIN answers 503."""
+    from cryptography import x509 as crypto_x509
+    from cryptography.hazmat.primitives import serialization
+
+    from service import admin
+    from service.auth.principal import OPERATOR
+
+    from .test_party_signing import issued, sign, signed_in_as
+
+    # a staff certificate from the persons CA, its key moved onto the token
+    username, display = "guo-token", "郭文斌"
+    made = services.persons.staff(name=display, username=username, agency_name=AGENCY, password="x" * 12, now=services.now())
+    key = serialization.load_pem_private_key(made.encrypted_key.encode(), b"x" * 12)
+    cert = crypto_x509.load_pem_x509_certificate(made.certificate.encode())
+    key_pem = tmp_path / "staff.pem"
+    key_pem.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    subprocess.run(["softhsm2-util", "--import", str(key_pem), "--token", TOKEN, "--label", STAFF_KEY, "--id", "07", "--pin", token.pin],
+                   check=True, capture_output=True)
+    key_pem.unlink()
+    with pkcs11.lib(str(MODULE.resolve())).get_token(token_label=TOKEN).open(rw=True, user_pin=token.pin) as session:
+        session.create_object({Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+                               Attribute.TOKEN: True, Attribute.LABEL: STAFF_KEY, Attribute.ID: b"\x07",
+                               Attribute.VALUE: cert.public_bytes(Encoding.DER), Attribute.SUBJECT: cert.subject.public_bytes()})
+    chain = tmp_path / "persons-chain.pem"
+    chain.write_bytes(b"".join(c.public_bytes(Encoding.PEM) for c in services.persons.chain))
+    config = tmp_path / "agencies.toml"
+    config.write_text(f'default = "jc-justice"\n[[agencies]]\nid = "jc-justice"\nname = "{AGENCY}"\n'
+                      '[agencies.numbers]\ncommitment = "[{year}年]第{seq}号"\nletter = "晋市司函字〔{year}〕{seq}号"\n'
+                      f'[[agencies.staff_tokens]]\nusername = "{username}"\npkcs11_module = "{MODULE}"\ntoken_label = "{TOKEN}"\n'
+                      f'key_label = "{STAFF_KEY}"\nchain_file = "{chain}"\npin_env = "{PIN_ENV}"\n', encoding="utf-8")
+    monkeypatch.setenv(PIN_ENV, token.pin)
+    svc = build_services(dataclasses.replace(settings, agencies_file=config, tsa_url=dev_tsa_url), converter=services.converter,
+                         sandbox=services.sandbox)
+    try:
+        app = create_app(services=svc)
+        _, password = admin.add_user(svc, OPERATOR, username, "clerk", "jc-justice", display)
+        client, csrf = signed_in_as(app, username, password)
+        assert sign(client, csrf, issued(svc).id, "verifier", "wrong password").status_code == 403  # the password still decides
+
+        document = issued(svc)
+        response = sign(client, csrf, document.id, "verifier", password)
+        assert response.status_code == 200, response.json
+        pdf = client.get(f"/api/v1/documents/{document.id}/pdf").data
+        signed = {s.field_name: s for s in PdfFileReader(io.BytesIO(pdf)).embedded_signatures}
+        assert signed["verifier"].signer_cert.dump() == cert.public_bytes(Encoding.DER)  # the token's certificate
+        status = sigcheck.signatures(pdf, pki / "root-ca.pem")["verifier"]
+        assert status.intact and status.valid and status.trusted
+        report = app.test_client().post("/api/v1/verifications", data=pdf, content_type="application/pdf").json
+        assert report["verdict"] == "valid", report["reasons"]
+        assert next(s for s in report["signatures"] if s["field"] == "verifier")["kind"] == "staff"
+        assert svc.users.credentials(svc.users.get(username).id) is None  # no key of theirs is kept by the service
+
+        svc.keys.close()
+        monkeypatch.delenv(PIN_ENV)
+        refused = sign(client, csrf, issued(svc).id, "verifier", password)
+        assert refused.status_code == 503 and refused.json["error"] == "signing_key_unavailable", refused.json
+        assert PIN_ENV in refused.json["message"] and token.pin not in refused.get_data(as_text=True)
+    finally:
+        svc.keys.close()
+        svc.batch_queue.stop()
+        svc.instances.close()
+        svc.registry.engine.dispose()

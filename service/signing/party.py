@@ -72,7 +72,7 @@ def pyhanko_signer(certificate: x509.Certificate, key: PrivateKeyTypes, chain: l
     )
 
 
-def sign_field(pdf: bytes, signature: PartySignature, signer: signers.SimpleSigner, timestamper: TimeStamper,
+def sign_field(pdf: bytes, signature: PartySignature, signer: signers.Signer, timestamper: TimeStamper,
                revocation: RevocationSource) -> bytes:
     """``pdf`` with the party's signature in its field, PAdES B-LTA. Raises TimestampUnavailable,
     RevocationUnavailable or SigningError."""

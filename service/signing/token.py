@@ -107,6 +107,9 @@ class TokenSigner(PKCS11Signer):
         self.token_label = token.token_label
         self.session_used = session
         self._load_objects()  # the key handle and the certificate, now and once, in the caller's lock
+        # An EC key signs a digest the service makes (CKM_ECDSA): every PKCS#11 EC token has that mechanism, where
+        # CKM_ECDSA_SHA256 is optional (SoftHSM2 lacks it). RSA keys hash on the token (CKM_SHA256_RSA_PKCS).
+        self.use_raw_mechanism = self.signing_cert.public_key.algorithm == "ec"
         self._signing_certificate_v2 = as_signing_certificate_v2(self.signing_cert).dump()
 
     def _signed_attr_provider_spec(self, *args: Any, **kwargs: Any) -> SignedAttributeProviderSpec:
