@@ -1,6 +1,6 @@
 """Rendering an untrusted template (an agency's upload, for its preview) in a worker process, bounded.
 
-The sandbox (docx_render.make_environment) keeps a template from reaching anything but its data; it
+The sandbox (environment.make_environment) keeps a template from reaching anything but its data; it
 does not stop a template that loops for a long time or builds a huge document. Here docxtpl renders
 in a worker process with a time limit (the worker is killed and replaced when it is exceeded), an
 address-space limit, and a limit on the size of the document made, counted both as the DOCX and
@@ -35,7 +35,7 @@ _pool_lock = threading.Lock()
 def _limit_memory(memory_mb: int) -> None:
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from . import docx_render  # noqa: F401 - import docxtpl once per worker, not on its first template
+    import docxtpl  # noqa: F401 - imported once per worker, not on its first template
 
 
 def _pool_for_previews() -> ProcessPool:
@@ -97,7 +97,7 @@ def _render(data: bytes, context: Mapping[str, Any], max_output_bytes: int, qr_p
 
     from .docx_fast import QR_WIDTH
     from .docx_guard import inspect_docx
-    from .docx_render import make_environment
+    from .environment import make_environment
     from .label_marks import mark_labels
     from .slim import slim_docx
 

@@ -102,7 +102,7 @@ def _drawing(shape_id: int, rid: str, filename: str, cx: int, cy: int) -> str:
 
 class FastTemplate:
     """One template, prepared; ``render`` is safe to call from several threads at once. ``env`` must be
-    a sandboxed environment (``docx_render.make_environment``): templates are untrusted input."""
+    a sandboxed environment (``environment.make_environment``): templates are untrusted input."""
 
     def __init__(self, data: bytes, env: jinja2.Environment) -> None:
         if not env.sandboxed:

@@ -24,7 +24,7 @@ from jinja2 import nodes
 from ..forms.field_list import Column, columns
 from ..forms.jsonschema import sample
 from ..forms.spec import FormSpec
-from .docx_render import make_environment
+from .environment import make_environment
 from .template_check import derived_names, template_sources
 
 # What the service itself puts into every template (service/forms/spec.py RESERVED_CONTEXT).

@@ -48,7 +48,7 @@ from ..errors import UnsafeTemplate
 from ..forms.jsonschema import sample
 from ..forms.spec import RESERVED_CONTEXT, FormSpec
 from .docx_guard import inspect_docx
-from .docx_render import make_environment
+from .environment import make_environment
 from .docx_text import ANCHOR, Anchor, anchors, excerpt, normalise
 from .label_marks import bookmark_names, mark_labels
 from .seed_text import removed_sentences
