@@ -147,18 +147,30 @@ def _when(value: str | dt.datetime, zone: dt.tzinfo | None) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _revocation_reasons(finding: SignatureFinding, compromise: Compromise | None, zone: dt.tzinfo | None) -> list[Reason]:
+@dataclass(frozen=True)
+class _Revocation:
+    since: dt.datetime  # the earliest: an embedded CRL's revocation date or a recorded compromise's ``since``
+    compromised: bool  # the service has a compromise of this certificate on record
+
+
+def _revocation(finding: SignatureFinding, compromise_of: Callable[[str], Compromise | None]) -> _Revocation | None:
+    """When the signer's certificate stopped being good, as far as the file's data and the registry know."""
+    known = [dt.datetime.fromisoformat(finding.revoked_at)] if finding.revoked_at else []
+    compromise = compromise_of(finding.signer_sha256) if finding.signer_sha256 else None
+    if compromise is not None:
+        known.append(compromise.since)
+    return _Revocation(min(known), compromise is not None) if known else None
+
+
+def _revocation_reasons(finding: SignatureFinding, revocation: _Revocation | None, zone: dt.tzinfo | None) -> list[Reason]:
     """Whether the signer's key was revoked, or reported compromised, before the signature's proven time or after.
     A signature without a trusted timestamp has no proven time: it counts as made after."""
-    revoked = [dt.datetime.fromisoformat(finding.revoked_at)] if finding.revoked_at else []
-    if compromise is not None:
-        revoked.append(compromise.since)
-    if not revoked:
+    if revocation is None:
         return []
-    since = min(revoked)
+    since = revocation.since
     signed = dt.datetime.fromisoformat(finding.timestamp) if finding.timestamp and finding.timestamp_trusted else None
-    what = "报告泄露并吊销" if compromise is not None else "吊销"
-    what_en = "reported compromised and revoked" if compromise is not None else "revoked"
+    what = "报告泄露并吊销" if revocation.compromised else "吊销"
+    what_en = "reported compromised and revoked" if revocation.compromised else "revoked"
     if signed is None or signed >= since:
         at = f"签名时间 {_when(signed, zone)}" if signed else "签名没有可信时间戳，不能证明签署早于此时"
         at_en = f"it was signed at {_when(signed, zone)}" if signed else "it has no trusted timestamp to prove it was signed before"
@@ -210,6 +222,7 @@ def build_report(
         reasons.append(Reason(zh, en, severity))
 
     certification = next((f for f in analysis.signatures if f.certification), None)
+    revoked = {id(f): _revocation(f, compromise_of) for f in analysis.signatures}  # one registry lookup per signature
     later = [f for f in analysis.signatures if f is not certification and certification and f.revision > certification.revision]
     stray = [f for f in analysis.signatures if f is not certification and f not in later]
     changes = "none"
@@ -228,8 +241,7 @@ def build_report(
         if certification.coverage not in ("entire_file", "entire_revision"):
             add("签名未完整覆盖所签版本，文件结构异常（可能为签名包装攻击）",
                 "the signature does not cover its whole revision: the file's structure was manipulated (signature wrapping)", INVALID)
-        revocation = _revocation_reasons(certification, compromise_of(certification.signer_sha256) if certification.signer_sha256 else None,
-                                         now.tzinfo) if certification.intact else []
+        revocation = _revocation_reasons(certification, revoked[id(certification)], now.tzinfo) if certification.intact else []
         reasons.extend(revocation)
         if certification.intact and not certification.trusted and not any(r.severity == INVALID for r in revocation):
             add(f"签名证书（{certification.signer}）不能追溯到受信任的根证书",
@@ -280,7 +292,7 @@ def build_report(
                 add(f"{finding.field} 中的后续签名已损坏或与内容不符", f"the later signature in {finding.field} is broken or does not match", INVALID)
             elif finding.field not in analysis.fields_certified:
                 add(f"{finding.field} 不是签发时预留的签名域", f"{finding.field} is not a signature field prepared at issue", INVALID)
-            elif revocation := _revocation_reasons(finding, compromise_of(finding.signer_sha256) if finding.signer_sha256 else None, now.tzinfo):
+            elif revocation := _revocation_reasons(finding, revoked[id(finding)], now.tzinfo):
                 reasons.extend(revocation)
             elif finding.trusted:
                 add(f"{finding.field} 中有 {finding.signer} 的签名，证书受信任", f"{finding.field} is signed by {finding.signer}, with a trusted certificate", "info")
@@ -343,16 +355,10 @@ def build_report(
                         party=None if f.certification else f.field, kind=_kind(f),
                         signer_id=None if f.certification or _kind(f) == "staff" else _party_id(record, f.field),
                         level=f.level, validation_time=_iso(dt.datetime.fromisoformat(f.validation_time), now.tzinfo) if f.validation_time else None,
-                        revoked_at=_revoked_at(f, compromise_of), algorithm=f.algorithm)
+                        revoked_at=revoked[id(f)].since.isoformat(timespec="seconds") if revoked[id(f)] else None,
+                        algorithm=f.algorithm)
         for f in analysis.signatures
     )
     return VerificationReport(verdict, tuple(reasons), document, signatures, changes, checked_at=now.isoformat(timespec="seconds"),
                               completeness=completeness, level=certification.level if certification else None)
 
-
-def _revoked_at(finding: SignatureFinding, compromise_of: Callable[[str], Compromise | None]) -> str | None:
-    known = [dt.datetime.fromisoformat(finding.revoked_at)] if finding.revoked_at else []
-    compromise = compromise_of(finding.signer_sha256) if finding.signer_sha256 else None
-    if compromise is not None:
-        known.append(compromise.since)
-    return min(known).isoformat(timespec="seconds") if known else None
