@@ -128,36 +128,27 @@ def _field_paths(field_: fields.Field, path: str) -> set[str]:
     return set()
 
 
-def leaf_paths(schema: Schema | type[Schema], prefix: str = "") -> set[str]:
+def leaf_paths(schema: Schema | type[Schema], prefix: str = "", *, required_only: bool = False) -> set[str]:
+    """Every leaf field's path (``applicant.name``, ``items[].name``); with ``required_only``, the leaves a valid
+    document always has: required fields, and the required fields of required groups and lists."""
     instance = schema() if isinstance(schema, type) else schema
     leaves: set[str] = set()
     for name, field_ in instance.fields.items():
-        path = f"{prefix}{name}"
-        while isinstance(field_, fields.List):
-            field_, path = field_.inner, f"{path}[]"
-        if isinstance(field_, fields.Nested):
-            leaves |= leaf_paths(field_.schema, f"{path}.")
-        else:
-            leaves.add(path)
-    return leaves
-
-
-def required_paths(schema: Schema | type[Schema], prefix: str = "") -> set[str]:
-    """The leaves a valid document always has: required fields, and the required fields of required
-    groups and lists (``applicant.name``, ``items[].name``)."""
-    instance = schema() if isinstance(schema, type) else schema
-    required: set[str] = set()
-    for name, field_ in instance.fields.items():
-        if not field_.required:
+        if required_only and not field_.required:
             continue
         path = f"{prefix}{name}"
         while isinstance(field_, fields.List):
             field_, path = field_.inner, f"{path}[]"
         if isinstance(field_, fields.Nested):
-            required |= required_paths(field_.schema, f"{path}.")
+            leaves |= leaf_paths(field_.schema, f"{path}.", required_only=required_only)
         else:
-            required.add(path)
-    return required
+            leaves.add(path)
+    return leaves
+
+
+def required_paths(schema: Schema | type[Schema]) -> set[str]:
+    """The leaves a valid document always has (``leaf_paths`` with ``required_only``)."""
+    return leaf_paths(schema, required_only=True)
 
 
 def template_sources(content: bytes) -> Iterator[str]:
