@@ -92,11 +92,11 @@ def agency_serial(agency_id: str) -> int:
     return int.from_bytes(hashlib.sha256(f"chengnuo sm2 agency {agency_id}".encode()).digest()[:8], "big") >> 1
 
 
-def agency_certificate(agency_id: str, name: str, public: keys.PublicKeyInfo, root: x509.Certificate,
-                       root_key: ec.EllipticCurvePrivateKey, crl_url: str) -> x509.Certificate:
+def _end_entity(serial: int, subject: x509.Name, public: keys.PublicKeyInfo, root: x509.Certificate,
+                root_key: ec.EllipticCurvePrivateKey, *extra: dict[str, object]) -> x509.Certificate:
+    """A signing certificate under the SM2 root: digital signature and non-repudiation, with ``extra`` extensions."""
     tbs = x509.TbsCertificate({
-        "version": "v3", "serial_number": agency_serial(agency_id), "signature": _SM2_SM3, "issuer": root.subject,
-        "subject": _name(name, name),
+        "version": "v3", "serial_number": serial, "signature": _SM2_SM3, "issuer": root.subject, "subject": subject,
         "validity": {"not_before": x509.Time({"utc_time": AGENCY_VALIDITY[0]}), "not_after": x509.Time({"utc_time": AGENCY_VALIDITY[1]})},
         "subject_public_key_info": public,
         "extensions": [
@@ -104,29 +104,23 @@ def agency_certificate(agency_id: str, name: str, public: keys.PublicKeyInfo, ro
             _ext("key_usage", {"digital_signature", "non_repudiation"}, critical=True),
             _ext("key_identifier", _key_id(public)),
             _ext("authority_key_identifier", {"key_identifier": root.key_identifier}),
-            _ext("crl_distribution_points", [{"distribution_point": x509.DistributionPointName(
-                name="full_name", value=[x509.GeneralName(name="uniform_resource_identifier", value=crl_url)])}]),
+            *extra,
         ],
     })
     return _sign_cert(tbs, root_key)
+
+
+def agency_certificate(agency_id: str, name: str, public: keys.PublicKeyInfo, root: x509.Certificate,
+                       root_key: ec.EllipticCurvePrivateKey, crl_url: str) -> x509.Certificate:
+    return _end_entity(agency_serial(agency_id), _name(name, name), public, root, root_key,
+                       _ext("crl_distribution_points", [{"distribution_point": x509.DistributionPointName(
+                           name="full_name", value=[x509.GeneralName(name="uniform_resource_identifier", value=crl_url)])}]))
 
 
 def seal_maker_certificate(public: keys.PublicKeyInfo, root: x509.Certificate,
                            root_key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
     """The seal maker's certificate (制章者证书): an end-entity SM2 certificate under the SM2 root, for signing seals."""
-    tbs = x509.TbsCertificate({
-        "version": "v3", "serial_number": agency_serial("seal-maker"), "signature": _SM2_SM3, "issuer": root.subject,
-        "subject": _name(SEAL_MAKER_NAME, ORGANISATION),
-        "validity": {"not_before": x509.Time({"utc_time": AGENCY_VALIDITY[0]}), "not_after": x509.Time({"utc_time": AGENCY_VALIDITY[1]})},
-        "subject_public_key_info": public,
-        "extensions": [
-            _ext("basic_constraints", {"ca": False}, critical=True),
-            _ext("key_usage", {"digital_signature", "non_repudiation"}, critical=True),
-            _ext("key_identifier", _key_id(public)),
-            _ext("authority_key_identifier", {"key_identifier": root.key_identifier}),
-        ],
-    })
-    return _sign_cert(tbs, root_key)
+    return _end_entity(agency_serial("seal-maker"), _name(SEAL_MAKER_NAME, ORGANISATION), public, root, root_key)
 
 
 def root_crl(root: x509.Certificate, root_key: ec.EllipticCurvePrivateKey, now: dt.datetime, number: int) -> crl.CertificateList:
