@@ -131,6 +131,13 @@ def registry_state(services: Services, record: DocumentRecord) -> RegistryState:
                          f"valid: the stored PDF (revision {record.revision}) is the one registered (SHA-256 {registered[:16]}…)")
 
 
+def latest_pdf(services: Services, record: DocumentRecord) -> bytes:
+    """The stored PDF of the document's latest revision, if it is the one the registry recorded (its SHA-256).
+    Raises StoredFileCorrupt, NotFound (the file is gone), StorageUnavailable."""
+    revisions = services.registry.revisions(record.id)
+    return verified(services.files.get(record.pdf_path), revisions[-1].sha256 if revisions else record.sha256 or "", record.pdf_path)
+
+
 def document_file(services: Services, principal: Principal, document_id: str, kind: str) -> tuple[DocumentRecord, bytes]:
     """The issued PDF (``kind="pdf"``) or rendered DOCX; raises NotFound when not visible or not issued,
     StoredFileCorrupt when the stored PDF is not the one registered, StorageUnavailable when the store cannot be read."""
@@ -138,10 +145,8 @@ def document_file(services: Services, principal: Principal, document_id: str, ki
     if not record.issued:
         raise NotFound("该文书未签发或已作废，无法下载", f"document {document_id} is {record.status}; there is nothing to download",
                        code="document_not_available")
-    if kind == "pdf":  # served only if it is the latest revision the registry recorded (its SHA-256)
-        revisions = services.registry.revisions(record.id)
-        content = verified(services.files.get(record.pdf_path), revisions[-1].sha256 if revisions else record.sha256 or "",
-                           record.pdf_path)
+    if kind == "pdf":
+        content = latest_pdf(services, record)
     else:
         content = services.files.get(record.docx_path)
     services.audit.record(actor=principal.actor, action="download", object=f"document:{record.id}", outcome="success",

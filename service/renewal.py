@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from asn1crypto import x509
 
 from .auth.principal import Principal
+from .documents import latest_pdf
 from .errors import ChengnuoError, TimestampUnavailable
 from .registry.documents import DocumentRecord
 from .runtime import Services
@@ -36,7 +37,6 @@ from .signing.archival import (
     current_tsa_certificate,
     last_timestamp,
 )
-from .storage.base import verified
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +152,7 @@ def _examine(services: Services, principal: Principal, record: DocumentRecord, t
         return Outcome(record.id, record.serial, state, zh, en, **more)  # type: ignore[arg-type]
 
     try:
-        revisions = services.registry.revisions(record.id)
-        registered = revisions[-1].sha256 if revisions else record.sha256 or ""
-        pdf = verified(services.files.get(record.pdf_path), registered, record.pdf_path)
+        pdf = latest_pdf(services, record)
         last = last_timestamp(pdf)
     except ChengnuoError as exc:  # NotFound, StorageUnavailable, StoredFileCorrupt, SigningError (unreadable)
         return _failed(services, principal, record, exc, None, audit=not dry_run)
