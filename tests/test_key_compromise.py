@@ -44,6 +44,7 @@ from service.verifying.sandbox import SandboxSettings, VerificationSandbox
 from .conftest import ROOT, keyed_client, sample
 from .test_ltv import offline_context
 from .test_signing import agencies_file
+from .test_verification import check as verify
 
 AGENCY = "jc-justice"
 
@@ -111,12 +112,6 @@ def issue(client, agency: str = AGENCY, form: str = "liaison-form") -> tuple[dic
 
 def agency_signature(pdf: bytes):
     return PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0]
-
-
-def verify(client, pdf: bytes) -> dict:
-    response = client.post("/api/v1/verifications", data=pdf, content_type="application/pdf")
-    assert response.status_code == 200, response.json
-    return response.json
 
 
 def sha256(cert) -> str:

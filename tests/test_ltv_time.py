@@ -27,14 +27,9 @@ from service.verifying.trust_roots import load_trust_roots
 
 from .conftest import keyed_client
 from .test_ltv import issue
+from .test_verification import check as verify
 
 LATER = dt.timedelta(days=15 * 365 + 4)
-
-
-def verify(client, pdf: bytes) -> dict:
-    response = client.post("/api/v1/verifications", data=pdf, content_type="application/pdf")
-    assert response.status_code == 200, response.json
-    return response.json
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ from service.signing.paths import PkiPaths, read_passphrase
 
 from . import attacks, sigcheck
 from .conftest import ROOT, keyed_client, sample
+from .test_verification import check
 
 SM2_AGENCY = "jx-market-sm2"
 SM2_NAME = "郏县市场监督管理局"
@@ -54,12 +55,6 @@ def issue(client, form_id: str = "commitment-letter", agency: str = SM2_AGENCY) 
     response = client.post("/api/v1/documents", json={"form": form_id, "agency": agency, "data": sample(form_id)})
     assert response.status_code == 201, response.json
     return response.json, client.get(response.json["links"]["pdf"]).data
-
-
-def check(client, pdf: bytes) -> dict:
-    response = client.post("/api/v1/verifications", data=pdf, content_type="application/pdf")
-    assert response.status_code == 200, response.json
-    return response.json
 
 
 def context(pki: Path) -> ValidationContext:
