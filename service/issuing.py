@@ -255,11 +255,15 @@ def preview(services: Services, form_id: str, raw: Any, *, principal: Principal,
     return draft_pdf(services, spec, data, agency, template_source(services, services.templates.current(agency.id, spec.id)))
 
 
+def draft_context(spec: FormSpec, data: Mapping[str, Any], agency: Agency, today: dt.date) -> dict[str, Any]:
+    """The template context of a 样稿: no number, no serial, nothing to verify."""
+    return template_context(spec, data, agency=agency, number="（样稿，未编号）" if spec.number_kind else None,
+                            serial="样稿 · 未登记", verify_url="样稿不可核验 / a draft cannot be verified", issued_on=today)
+
+
 def draft_pdf(services: Services, spec: FormSpec, data: Mapping[str, Any], agency: Agency, source: TemplateSource | None) -> bytes:
     """Validated ``data`` rendered from ``source`` (None: the built-in template) as a 样稿, marked as a draft."""
-    today = services.now().date()
-    context = template_context(spec, data, agency=agency, number="（样稿，未编号）" if spec.number_kind else None,
-                               serial="样稿 · 未登记", verify_url="样稿不可核验 / a draft cannot be verified", issued_on=today)
+    context = draft_context(spec, data, agency, services.now().date())
     docx = services.renderer.render(spec.template, context, qr_png("样稿 未签发 不可核验 / DRAFT, NOT ISSUED"), source)
     return mark_draft(services.converter.convert(docx))
 

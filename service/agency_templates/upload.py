@@ -11,9 +11,8 @@ from ..auth.principal import Principal
 from ..errors import ChengnuoError, FileTooLarge, NotFound, TemplateError, TemplateRefused
 from ..forms import FormSpec
 from ..forms.jsonschema import sample
-from ..issuing import validate
+from ..issuing import draft_context, validate
 from ..registry.templates import TemplateUpload
-from ..rendering.context import template_context
 from ..rendering.docx_guard import inspect_docx
 from ..rendering.docx_render import TemplateSource
 from ..rendering.template_check import check_template_bytes
@@ -42,8 +41,7 @@ def trial_render(services: Services, spec: FormSpec, agency: Agency, content: by
     and published, not when a clerk issues with it. Raises TemplateRenderLimit, UnsafeTemplate, TemplateRefused."""
     today = services.now().date()
     _, data = validate(spec.id, sample(spec), today)
-    context = template_context(spec, data, agency=agency, number="（样稿，未编号）" if spec.number_kind else None,
-                               serial="样稿 · 未登记", verify_url="样稿不可核验 / a draft cannot be verified", issued_on=today)
+    context = draft_context(spec, data, agency, today)
     try:
         services.renderer.render(spec.template, context, None, TemplateSource(hashlib.sha256(content).hexdigest(), lambda: content))
     except TemplateError as exc:
